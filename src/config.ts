@@ -1,0 +1,153 @@
+import { DEFAULT_MODEL_ID, MODEL_CATALOG, findModel, type ModelSpec } from './chat/modelCatalog.js';
+
+export type AuthMode = 'appservice' | 'jwt' | 'dev';
+
+/** Every setting the service reads, validated once at start-up. */
+export interface Config {
+  readonly phi: {
+    readonly endpoint: string | undefined;
+    readonly apiKey: string | undefined;
+    readonly model: ModelSpec;
+    readonly deployment: string | undefined;
+    /** Time allowed for the model's first byte before `upstream_timeout`. */
+    readonly firstByteTimeoutMs: number;
+    /** Silence allowed between two chunks of a started stream before it counts as dropped. */
+    readonly idleTimeoutMs: number;
+    /** Upstream calls in flight at once from this instance. */
+    readonly maxConcurrency: number;
+    /** Total time spent waiting on 429/503 retries before the first delta. */
+    readonly retryBudgetMs: number;
+  };
+  readonly cosmos: {
+    readonly endpoint: string | undefined;
+    readonly key: string | undefined;
+    readonly database: string;
+  };
+  readonly auth: {
+    readonly mode: AuthMode;
+    readonly jwtIssuer: string | undefined;
+    readonly jwtAudience: string | undefined;
+    readonly jwtJwksUri: string | undefined;
+  };
+  readonly limits: {
+    readonly userDailyTokenLimit: number | undefined;
+    readonly maxBodyBytes: number;
+    readonly maxContentChars: number;
+    readonly turnLockSeconds: number;
+    readonly pingIntervalMs: number;
+  };
+  readonly corsAllowedOrigins: readonly string[];
+  readonly port: number;
+  /** True when App Service / Functions runs the process (its own variables are present). */
+  readonly deployed: boolean;
+}
+
+/** A setting that cannot be used: the message is one line naming the variable and what it allows. */
+export class ConfigError extends Error {
+  constructor(variable: string, allowed: string, got: string) {
+    super(`${variable}=${JSON.stringify(got)} is not valid: ${allowed}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function integer(env: Env, name: string, fallback: number | undefined, min: number, max: number): number | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function required(value: number | undefined): number {
+  if (value === undefined) throw new Error('a setting with a default came back empty');
+  return value;
+}
+
+function url(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'an absolute http(s) URL', raw);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
+    throw new ConfigError(name, 'an absolute http(s) URL', raw);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function authMode(env: Env, deployed: boolean): AuthMode {
+  const raw = text(env, 'AUTH_MODE');
+  const mode = raw ?? (deployed ? 'appservice' : 'dev');
+  if (mode !== 'appservice' && mode !== 'jwt' && mode !== 'dev') {
+    throw new ConfigError('AUTH_MODE', 'one of appservice, jwt, dev', mode);
+  }
+  if (mode === 'dev' && deployed) {
+    throw new ConfigError('AUTH_MODE', 'appservice or jwt when running in Azure (dev trusts any x-user-id header)', mode);
+  }
+  return mode;
+}
+
+/** Reads and validates every setting; throws a ConfigError with one clear line on the first bad value. */
+export function loadConfig(env: Env = process.env): Config {
+  const deployed = text(env, 'WEBSITE_INSTANCE_ID') !== undefined || text(env, 'WEBSITE_SITE_NAME') !== undefined;
+  const modelId = text(env, 'PHI_MODEL') ?? DEFAULT_MODEL_ID;
+  const model = findModel(modelId);
+  if (!model) throw new ConfigError('PHI_MODEL', `one of ${[...MODEL_CATALOG.keys()].join(', ')}`, modelId);
+
+  const mode = authMode(env, deployed);
+  const jwtIssuer = text(env, 'JWT_ISSUER');
+  const jwtAudience = text(env, 'JWT_AUDIENCE');
+  const jwtJwksUri = url(env, 'JWT_JWKS_URI');
+  if (mode === 'jwt') {
+    for (const [name, value] of [['JWT_ISSUER', jwtIssuer], ['JWT_AUDIENCE', jwtAudience], ['JWT_JWKS_URI', jwtJwksUri]] as const) {
+      if (value === undefined) throw new ConfigError(name, 'required when AUTH_MODE=jwt', '');
+    }
+  }
+  const origins = (text(env, 'CORS_ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of origins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError('CORS_ALLOWED_ORIGINS', 'a comma-separated list of origins like https://app.example.com, or *', origin);
+    }
+  }
+
+  return {
+    phi: {
+      endpoint: url(env, 'PHI_ENDPOINT'),
+      apiKey: text(env, 'PHI_API_KEY'),
+      model,
+      deployment: text(env, 'PHI_DEPLOYMENT'),
+      firstByteTimeoutMs: required(integer(env, 'PHI_FIRST_BYTE_TIMEOUT_MS', 60_000, 100, 600_000)),
+      idleTimeoutMs: required(integer(env, 'PHI_IDLE_TIMEOUT_MS', 60_000, 100, 600_000)),
+      maxConcurrency: required(integer(env, 'PHI_MAX_CONCURRENCY', 64, 1, 10_000)),
+      retryBudgetMs: required(integer(env, 'PHI_RETRY_BUDGET_MS', 20_000, 0, 120_000)),
+    },
+    cosmos: {
+      endpoint: url(env, 'COSMOS_ENDPOINT'),
+      key: text(env, 'COSMOS_KEY'),
+      database: text(env, 'COSMOS_DATABASE') ?? 'chat',
+    },
+    auth: { mode, jwtIssuer, jwtAudience, jwtJwksUri },
+    limits: {
+      userDailyTokenLimit: integer(env, 'USER_DAILY_TOKEN_LIMIT', undefined, 1, Number.MAX_SAFE_INTEGER),
+      maxBodyBytes: required(integer(env, 'MAX_BODY_BYTES', 1_048_576, 1_024, 64 * 1_048_576)),
+      maxContentChars: required(integer(env, 'MAX_CONTENT_CHARS', 400_000, 1, 16 * 1_048_576)),
+      turnLockSeconds: required(integer(env, 'TURN_LOCK_SECONDS', 600, 5, 3_600)),
+      pingIntervalMs: required(integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 10, 15_000)),
+    },
+    corsAllowedOrigins: origins,
+    port: required(integer(env, 'PORT', 7071, 1, 65_535)),
+    deployed,
+  };
+}
