@@ -6,6 +6,8 @@
 export const CHAT_CONTAINER = {
   id: 'conversations',
   partitionKeyPath: '/userId',
+  // -1 turns TTL on without a default: only documents with their own `ttl` (idempotency records) expire.
+  defaultTtl: -1,
   indexingPolicy: {
     indexingMode: 'consistent',
     automatic: true,
