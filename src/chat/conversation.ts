@@ -1,0 +1,77 @@
+import type { FinishReason } from './ports.js';
+
+/** Token usage of a turn or a total. `estimated` marks the service's own count where the model sent none. */
+export interface Usage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+  readonly totalTokens: number;
+  readonly estimated?: boolean;
+}
+
+export const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+
+/** Generation settings stored on a conversation (and accepted per turn), in the contract's names. */
+export interface ConversationSettings {
+  readonly temperature?: number;
+  readonly topP?: number;
+  readonly maxTokens?: number;
+  readonly stop?: readonly string[];
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  readonly seed?: number;
+}
+
+/** The turn holding a conversation's lock; it expires by itself so a lost instance never locks it forever. */
+export interface ActiveTurn {
+  readonly turnId: string;
+  readonly expiresAt: string;
+}
+
+export interface Conversation {
+  readonly id: string;
+  readonly userId: string;
+  readonly title: string;
+  readonly model: string;
+  readonly systemPrompt: string | null;
+  readonly settings: ConversationSettings;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly messageCount: number;
+  readonly usage: Usage;
+  readonly etag: string;
+  /** Highest message sequence number used; messages are ordered by `seq`. */
+  readonly lastSeq: number;
+  readonly activeTurn: ActiveTurn | null;
+}
+
+export type MessageStatus = 'complete' | 'streaming' | 'incomplete' | 'failed' | 'filtered';
+
+export interface MessageError {
+  readonly code: string;
+  readonly detail: string;
+}
+
+export interface Message {
+  readonly id: string;
+  readonly conversationId: string;
+  readonly userId: string;
+  readonly role: 'user' | 'assistant';
+  readonly content: string;
+  readonly status: MessageStatus;
+  readonly createdAt: string;
+  /** Tokens of `content` alone, counted once when the message is stored. */
+  readonly tokenCount: number;
+  readonly seq: number;
+  readonly turnId: string;
+  readonly finishReason?: FinishReason | null;
+  readonly usage?: Usage;
+  readonly model?: string;
+  readonly error?: MessageError;
+  /** While `streaming`: when the turn's lease ends; a `streaming` message past it is reported `incomplete`. */
+  readonly leaseUntil?: string;
+}
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly nextCursor: string | null;
+}

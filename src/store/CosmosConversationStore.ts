@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import type { Container, ItemDefinition, SqlQuerySpec } from '@azure/cosmos';
+import type { ActiveTurn, Conversation, Message, Page } from '../chat/conversation.js';
+import { ZERO_USAGE } from '../chat/conversation.js';
+import type {
+  ConversationChanges, ConversationStore, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
+} from '../chat/ConversationStore.js';
+import { NotFoundError, PreconditionFailedError } from '../chat/errors.js';
+import { cosmosStatus, guard } from './cosmosErrors.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
+import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument } from './documents.js';
+
+const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
+const RECENT_TURNS_KEPT = 32;
+const OPTIMISTIC_RETRIES = 8;
+
+/** Conversations, messages and idempotency records in one Cosmos container partitioned by `/userId`. */
+export class CosmosConversationStore implements ConversationStore {
+  readonly #container: Container;
+
+  constructor(container: Container) {
+    this.#container = container;
+  }
+
+  async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
+    const doc: ConversationDocument = {
+      ...input,
+      userId,
+      type: 'conversation',
+      updatedAt: input.createdAt,
+      messageCount: 0,
+      usage: ZERO_USAGE,
+      lastSeq: 0,
+      activeTurn: null,
+      recentTurns: [],
+    };
+    const { resource } = await guard(() => this.#container.items.create(doc));
+    return toConversation(resource as ConversationDocument);
+  }
+
+  async getConversation(userId: string, conversationId: string): Promise<Conversation | null> {
+    const doc = await this.#readConversation(userId, conversationId);
+    return doc && !doc.deletedAt ? toConversation(doc) : null;
+  }
+
+  async listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>> {
+    const result = await this.#page<ConversationDocument>(
+      {
+        query:
+          'SELECT * FROM c WHERE c.userId = @userId AND c.type = "conversation" AND NOT IS_DEFINED(c.deletedAt) ' +
+          'ORDER BY c.updatedAt DESC',
+        parameters: [{ name: '@userId', value: userId }],
+      },
+      userId,
+      page,
+    );
+    return { items: result.items.map(toConversation), nextCursor: result.nextCursor };
+  }
+
+  async updateConversation(
+    userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string,
+  ): Promise<Conversation> {
+    return this.#modifyConversation(userId, conversationId, ifMatch, (doc) => {
+      if (changes.title !== undefined) doc.title = changes.title;
+      if (changes.systemPrompt !== undefined) doc.systemPrompt = changes.systemPrompt;
+      if (changes.settings !== undefined) doc.settings = { ...doc.settings, ...changes.settings };
+      doc.updatedAt = changes.updatedAt;
+      return true;
+    }).then((doc) => toConversation(doc));
+  }
+
+  async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
+    const doc = await this.#readConversation(userId, conversationId);
+    if (!doc) return false;
+    if (!doc.deletedAt) {
+      // Hide it from every read first: if this instance dies below, nothing half-exists for the client.
+      doc.deletedAt = new Date().toISOString();
+      await guard(() => this.#container.item(doc.id, userId).replace(doc));
+    }
+    await this.#purge(userId, conversationId);
+    return true;
+  }
+
+  async listMessages(
+    userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' },
+  ): Promise<Page<Message>> {
+    const direction = page.order === 'desc' ? 'DESC' : 'ASC';
+    const [conversation, result] = await Promise.all([
+      this.getConversation(userId, conversationId),
+      this.#page<MessageDocument>(this.#messagesQuery(userId, conversationId, direction), userId, page),
+    ]);
+    if (!conversation) throw new NotFoundError('No such conversation.');
+    return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
+  }
+
+  async allMessages(userId: string, conversationId: string): Promise<readonly Message[]> {
+    const { resources } = await guard(() =>
+      this.#container.items
+        .query<MessageDocument>(this.#messagesQuery(userId, conversationId, 'ASC'), { partitionKey: userId })
+        .fetchAll(),
+    );
+    return resources.map(toMessage);
+  }
+
+  async getMessage(userId: string, messageId: string): Promise<Message | null> {
+    const doc = await this.#read<MessageDocument>(messageId, userId);
+    return doc && doc.type === 'message' ? toMessage(doc) : null;
+  }
+
+  async acquireTurn(userId: string, conversation: Pick<Conversation, 'id'>, turn: ActiveTurn, seqCount: number): Promise<Conversation | null> {
+    for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
+      const doc = await this.#readConversation(userId, conversation.id);
+      if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
+      if (doc.activeTurn && doc.activeTurn.turnId !== turn.turnId && Date.parse(doc.activeTurn.expiresAt) > Date.now()) {
+        return null;
+      }
+      doc.activeTurn = turn;
+      doc.lastSeq += seqCount;
+      try {
+        const { resource } = await this.#container
+          .item(doc.id, userId)
+          .replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
+        return toConversation(resource as ConversationDocument);
+      } catch (error) {
+        if (cosmosStatus(error) !== 412) await guard(() => Promise.reject(error));
+      }
+    }
+    return null;
+  }
+
+  async putMessage(message: Message): Promise<Message> {
+    const { resource } = await guard(() => this.#container.items.upsert(toMessageDocument(message)));
+    return toMessage(resource as unknown as MessageDocument);
+  }
+
+  async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
+    try {
+      await this.#modifyConversation(userId, conversationId, undefined, (doc) => {
+        if (doc.activeTurn?.turnId === outcome.turnId) doc.activeTurn = null;
+        if (doc.recentTurns.includes(outcome.turnId)) return true;
+        doc.recentTurns = [...doc.recentTurns, outcome.turnId].slice(-RECENT_TURNS_KEPT);
+        doc.messageCount += outcome.messagesAdded;
+        doc.usage = {
+          promptTokens: doc.usage.promptTokens + outcome.usage.promptTokens,
+          completionTokens: doc.usage.completionTokens + outcome.usage.completionTokens,
+          totalTokens: doc.usage.totalTokens + outcome.usage.totalTokens,
+        };
+        if (outcome.updatedAt > doc.updatedAt) doc.updatedAt = outcome.updatedAt;
+        return true;
+      });
+    } catch (error) {
+      // Deleted while the turn ran: nothing left to update.
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+
+  async getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null> {
+    const doc = await this.#read<IdempotencyDocument>(idempotencyId(conversationId, key), userId);
+    if (!doc || doc.type !== 'idempotency') return null;
+    if (Date.now() - Date.parse(doc.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) return null;
+    return toIdempotencyRecord(doc);
+  }
+
+  async putIdempotencyRecord(userId: string, record: IdempotencyRecord): Promise<boolean> {
+    const doc: IdempotencyDocument = {
+      ...record,
+      id: idempotencyId(record.conversationId, record.key),
+      userId,
+      type: 'idempotency',
+      ttl: IDEMPOTENCY_TTL_SECONDS,
+    };
+    try {
+      await this.#container.items.create(doc);
+      return true;
+    } catch (error) {
+      if (cosmosStatus(error) === 409) {
+        // A record left by an expired key (no TTL on the embedded store) may be replaced.
+        const existing = await this.#read<IdempotencyDocument>(doc.id, userId);
+        if (existing && Date.now() - Date.parse(existing.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) {
+          await guard(() => this.#container.items.upsert(doc));
+          return true;
+        }
+        return false;
+      }
+      return guard(() => Promise.reject(error));
+    }
+  }
+
+  async sweepDeleted(): Promise<number> {
+    const { resources } = await guard(() =>
+      this.#container.items
+        .query<{ id: string; userId: string }>(
+          'SELECT c.id, c.userId FROM c WHERE c.type = "conversation" AND IS_DEFINED(c.deletedAt)',
+        )
+        .fetchAll(),
+    );
+    for (const { id, userId } of resources) await this.#purge(userId, id);
+    return resources.length;
+  }
+
+  async ping(): Promise<void> {
+    await guard(() => this.#container.read());
+  }
+
+  #messagesQuery(userId: string, conversationId: string, direction: 'ASC' | 'DESC'): SqlQuerySpec {
+    return {
+      query:
+        'SELECT * FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
+        `ORDER BY c.seq ${direction}`,
+      parameters: [
+        { name: '@userId', value: userId },
+        { name: '@conversationId', value: conversationId },
+      ],
+    };
+  }
+
+  /** Deletes a conversation's messages and idempotency records, then the conversation document itself. */
+  async #purge(userId: string, conversationId: string): Promise<void> {
+    const { resources } = await guard(() =>
+      this.#container.items
+        .query<{ id: string }>(
+          {
+            query: 'SELECT c.id FROM c WHERE c.userId = @userId AND c.conversationId = @conversationId',
+            parameters: [
+              { name: '@userId', value: userId },
+              { name: '@conversationId', value: conversationId },
+            ],
+          },
+          { partitionKey: userId },
+        )
+        .fetchAll(),
+    );
+    for (let i = 0; i < resources.length; i += 16) {
+      await Promise.all(resources.slice(i, i + 16).map(({ id }) => this.#deleteIfExists(id, userId)));
+    }
+    await this.#deleteIfExists(conversationId, userId);
+  }
+
+  async #deleteIfExists(id: string, userId: string): Promise<void> {
+    try {
+      await this.#container.item(id, userId).delete();
+    } catch (error) {
+      if (cosmosStatus(error) !== 404) await guard(() => Promise.reject(error));
+    }
+  }
+
+  async #readConversation(userId: string, conversationId: string): Promise<ConversationDocument | null> {
+    const doc = await this.#read<ConversationDocument>(conversationId, userId);
+    return doc && doc.type === 'conversation' && doc.userId === userId ? doc : null;
+  }
+
+  async #read<T extends ItemDefinition>(id: string, userId: string): Promise<T | null> {
+    try {
+      const { resource } = await this.#container.item(id, userId).read<T>();
+      return resource ?? null;
+    } catch (error) {
+      if (cosmosStatus(error) === 404) return null;
+      return guard(() => Promise.reject(error));
+    }
+  }
+
+  /** Read-modify-write with the document's etag, retried on a concurrent change unless the caller sent If-Match. */
+  async #modifyConversation(
+    userId: string, conversationId: string, ifMatch: string | undefined, change: (doc: ConversationDocument) => boolean,
+  ): Promise<ConversationDocument> {
+    for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
+      const doc = await this.#readConversation(userId, conversationId);
+      if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
+      const current = doc._etag ?? '';
+      if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== current.replace(/"/g, '')) {
+        throw new PreconditionFailedError();
+      }
+      change(doc);
+      try {
+        const { resource } = await this.#container
+          .item(doc.id, userId)
+          .replace(doc, { accessCondition: { type: 'IfMatch', condition: current } });
+        return resource as ConversationDocument;
+      } catch (error) {
+        if (cosmosStatus(error) !== 412) return guard(() => Promise.reject(error));
+        if (ifMatch !== undefined && ifMatch !== '*') throw new PreconditionFailedError();
+      }
+    }
+    throw new PreconditionFailedError('The conversation kept changing; try again.');
+  }
+
+  async #page<T>(query: SqlQuerySpec, userId: string, page: PageRequest): Promise<Page<T>> {
+    const continuationToken = decodeCursor(page.cursor);
+    const response = await guard(() =>
+      this.#container.items
+        .query<T>(query, { partitionKey: userId, maxItemCount: page.limit, continuationToken })
+        .fetchNext(),
+    );
+    return { items: response.resources.slice(0, page.limit), nextCursor: encodeCursor(response.continuationToken) };
+  }
+}
+
+function idempotencyId(conversationId: string, key: string): string {
+  return `i_${createHash('sha256').update(`${conversationId}\n${key}`).digest('base64url')}`;
+}

@@ -1,0 +1,90 @@
+import type { ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageStatus, Usage } from '../chat/conversation.js';
+import type { IdempotencyRecord } from '../chat/ConversationStore.js';
+import type { FinishReason } from '../chat/ports.js';
+
+/** How documents look in Cosmos DB: private to the store, converted at its boundary. */
+export interface ConversationDocument {
+  id: string;
+  userId: string;
+  type: 'conversation';
+  title: string;
+  model: string;
+  systemPrompt: string | null;
+  settings: ConversationSettings;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+  usage: Usage;
+  lastSeq: number;
+  activeTurn: ActiveTurn | null;
+  /** Turn ids already added to the totals, newest last: makes `finishTurn` count each turn once. */
+  recentTurns: string[];
+  /** Set first when the conversation is deleted: from then on every read treats it as gone. */
+  deletedAt?: string;
+  _etag?: string;
+}
+
+export interface MessageDocument {
+  id: string;
+  userId: string;
+  type: 'message';
+  conversationId: string;
+  role: 'user' | 'assistant';
+  content: string;
+  status: MessageStatus;
+  createdAt: string;
+  tokenCount: number;
+  seq: number;
+  turnId: string;
+  finishReason?: FinishReason | null;
+  usage?: Usage;
+  model?: string;
+  error?: MessageError;
+  leaseUntil?: string;
+}
+
+export interface IdempotencyDocument extends IdempotencyRecord {
+  id: string;
+  userId: string;
+  type: 'idempotency';
+  /** Seconds until Cosmos removes the record (the contract keeps keys for 24 h). */
+  ttl: number;
+}
+
+export function toConversation(doc: ConversationDocument): Conversation {
+  return {
+    id: doc.id,
+    userId: doc.userId,
+    title: doc.title,
+    model: doc.model,
+    systemPrompt: doc.systemPrompt,
+    settings: doc.settings,
+    createdAt: doc.createdAt,
+    updatedAt: doc.updatedAt,
+    messageCount: doc.messageCount,
+    usage: doc.usage,
+    etag: (doc._etag ?? '').replace(/"/g, ''),
+    lastSeq: doc.lastSeq,
+    activeTurn: doc.activeTurn,
+  };
+}
+
+export function toMessage(doc: MessageDocument): Message {
+  const { type: _type, ...message } = doc;
+  return stripSystemFields(message) as Message;
+}
+
+export function toMessageDocument(message: Message): MessageDocument {
+  return { ...message, type: 'message' };
+}
+
+export function toIdempotencyRecord(doc: IdempotencyDocument): IdempotencyRecord {
+  const { key, conversationId, requestHash, turnId, userMessageId, assistantMessageId, createdAt } = doc;
+  return { key, conversationId, requestHash, turnId, userMessageId, assistantMessageId, createdAt };
+}
+
+function stripSystemFields<T extends object>(doc: T): T {
+  const copy = { ...doc } as Record<string, unknown>;
+  for (const key of Object.keys(copy)) if (key.startsWith('_')) delete copy[key];
+  return copy as T;
+}
