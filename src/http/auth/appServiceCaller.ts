@@ -1,0 +1,92 @@
+import { UnauthorizedError } from '../../chat/errors.js';
+import type { AuthLog, HeaderGetter } from './HeaderGetter.js';
+import { isValidUserId } from './isValidUserId.js';
+
+/**
+ * Largest `x-ms-client-principal` decoded. App Service puts every claim of the token in it, group
+ * claims included (Entra caps those at 200 before switching to an overage claim), so it is bigger
+ * than the 16 KiB a token usually needs; anything beyond is refused before base64 or JSON work.
+ */
+export const MAX_PRINCIPAL_HEADER_CHARS = 32 * 1024;
+
+/** Claim types that carry a stable user id in App Service's principal, best first. */
+const ID_CLAIM_TYPES = [
+  'http://schemas.microsoft.com/identity/claims/objectidentifier',
+  'oid',
+  'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier',
+  'sub',
+] as const;
+
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+/** Why a present principal was refused; a reason for the log, never for the client. */
+class BadPrincipal extends Error {}
+
+function decodePrincipal(raw: string): Record<string, unknown> {
+  if (raw.length > MAX_PRINCIPAL_HEADER_CHARS) throw new BadPrincipal('header too large');
+  const text = raw.trim();
+  // Buffer's decoder skips characters outside the alphabet, so garbage would decode to "something".
+  if (!BASE64.test(text) || text.length % 4 !== 0) throw new BadPrincipal('not base64');
+  let json: string;
+  try {
+    json = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(text, 'base64'));
+  } catch {
+    throw new BadPrincipal('not UTF-8');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new BadPrincipal('not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadPrincipal('not a JSON object');
+  return value as Record<string, unknown>;
+}
+
+/** The id carried by the App Service shape `{ auth_typ, claims: [{ typ, val }], name_typ, role_typ }`. */
+function idFromClaims(claims: unknown): string | undefined {
+  if (claims === undefined) return undefined;
+  if (!Array.isArray(claims)) throw new BadPrincipal('claims is not an array');
+  for (const type of ID_CLAIM_TYPES) {
+    const claim: unknown = claims.find((c: unknown) => typeof c === 'object' && c !== null && (c as { typ?: unknown }).typ === type);
+    if (claim === undefined) continue;
+    const val = (claim as { val?: unknown }).val;
+    if (!isValidUserId(val)) throw new BadPrincipal(`claim ${type} is not a valid id`);
+    return val;
+  }
+  return undefined;
+}
+
+/**
+ * The caller under App Service / Static Web Apps authentication. The platform strips these headers
+ * from outside requests and sets them itself, so they are trusted only as far as that platform
+ * feature is switched on (the infra's job). Order: the principal's `userId` (SWA shape), else the
+ * `x-ms-client-principal-id` header, else an id claim of the App Service shape. A principal that is
+ * present but cannot be read is a 401 even when the id header is there: never a fallback.
+ */
+export function appServiceCaller(headers: HeaderGetter, log?: AuthLog): string {
+  const principalHeader = headers.get('x-ms-client-principal');
+  const idHeader = headers.get('x-ms-client-principal-id');
+  try {
+    let claimsId: string | undefined;
+    if (principalHeader !== null) {
+      const principal = decodePrincipal(principalHeader);
+      if (principal.userId !== undefined) {
+        if (!isValidUserId(principal.userId)) throw new BadPrincipal('userId is not a valid id');
+        return principal.userId;
+      }
+      claimsId = idFromClaims(principal.claims);
+    }
+    if (idHeader !== null) {
+      if (!isValidUserId(idHeader)) throw new BadPrincipal('x-ms-client-principal-id is not a valid id');
+      return idHeader;
+    }
+    if (claimsId !== undefined) return claimsId;
+  } catch (error) {
+    if (!(error instanceof BadPrincipal)) throw error;
+    log?.debug(`caller refused: client principal ${error.message}`);
+    throw new UnauthorizedError();
+  }
+  log?.debug(principalHeader === null ? 'caller refused: no client principal' : 'caller refused: client principal has no user id');
+  throw new UnauthorizedError(principalHeader === null ? 'The caller is not signed in.' : undefined);
+}
