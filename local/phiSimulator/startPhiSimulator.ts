@@ -1,0 +1,330 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { DEFAULT_MODEL_ID, findModel, type ModelSpec } from '../../src/chat/modelCatalog.js';
+import type { ChatTokenizer } from '../../src/chat/tokenizer/ChatTokenizer.js';
+import { completionPlan, streamPieces } from './completionPlan.js';
+import { FaultQueue, type Fault } from './FaultQueue.js';
+import { InvalidBody, parseCompletionRequest, type CompletionRequestBody } from './parseCompletionRequest.js';
+import { replyFor } from './replyFor.js';
+import { contentFilterBody, contextLengthBody, invalidRequestBody, retryAfterHeaders, statusBody } from './wireBodies.js';
+
+export interface PhiSimulatorOptions {
+  /** 0 (the default) lets the system choose; read the chosen one from `port`/`url`. */
+  readonly port?: number;
+  /** Catalog id of the model to impersonate: its display name, context window and tokenizer. */
+  readonly modelId?: string;
+  /** Counts prompt and completion tokens for `usage` and the window check; the model's own tokenizer in practice. */
+  readonly tokenizer: ChatTokenizer;
+  /** Words after the opening sentence of a generated reply (default 40). */
+  readonly replyWords?: number;
+  /** Steady delay between two streamed chunks, for benchmarks (default 0: no artificial delay). */
+  readonly chunkDelayMs?: number;
+  /** Words per streamed content chunk (default 1). */
+  readonly wordsPerChunk?: number;
+  /** When set, requests must carry it as `api-key` or `Authorization: Bearer`; otherwise any credential passes. */
+  readonly apiKey?: string;
+}
+
+/** One request as the simulator received it, with what it decided. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Readonly<Record<string, string>>;
+  readonly headers: IncomingHttpHeaders;
+  /** The parsed JSON body, or the raw text when it did not parse (undefined for an empty body). */
+  readonly body: unknown;
+  /** `performance.timeOrigin + performance.now()` when the request line arrived, in ms. */
+  readonly receivedAt: number;
+  readonly faults: readonly Fault['kind'][];
+  status: number;
+  /** Prompt tokens counted for a valid completion request. */
+  promptTokens?: number;
+  /** `max_tokens` asked, or what the window had left when the request did not say. */
+  maxTokens?: number;
+  /** True when the request was within the window and generation started. */
+  accepted: boolean;
+}
+
+export interface UsageTotals {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+/** A running simulator: its address, its fault queue and what it saw. */
+export interface PhiSimulator {
+  readonly url: string;
+  readonly port: number;
+  readonly model: ModelSpec;
+  readonly faults: FaultQueue;
+  /** Every request received, in arrival order. */
+  readonly requests: readonly RecordedRequest[];
+  /** Completion requests only (`POST /chat/completions`). */
+  readonly completionRequests: readonly RecordedRequest[];
+  /** The usage the simulator reported, summed over responses that carried it. */
+  readonly usageTotals: Readonly<UsageTotals>;
+  /** Forgets requests, totals and queued faults. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+type Wire = Record<string, unknown>;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.destroyed || res.headersSent) return;
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/**
+ * Writes one SSE frame, waiting for the socket to drain so a slow reader slows the simulator down. With `flush`,
+ * waits until the frame has reached the socket, so a drop that follows cannot swallow it.
+ */
+async function writeFrame(res: ServerResponse, data: string, flush = false): Promise<boolean> {
+  if (res.destroyed) return false;
+  if (flush) {
+    await new Promise<void>((resolve) => res.write(`data: ${data}\n\n`, () => resolve()));
+  } else if (!res.write(`data: ${data}\n\n`)) {
+    await new Promise<void>((resolve) => {
+      res.once('drain', resolve);
+      res.once('close', resolve);
+    });
+  }
+  return !res.destroyed;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+class Simulator implements PhiSimulator {
+  readonly faults = new FaultQueue();
+  readonly requests: RecordedRequest[] = [];
+  readonly usageTotals: UsageTotals = { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  readonly #server: Server;
+  readonly #options: PhiSimulatorOptions;
+  readonly model: ModelSpec;
+  port = 0;
+
+  constructor(options: PhiSimulatorOptions, model: ModelSpec) {
+    this.#options = options;
+    this.model = model;
+    this.#server = createServer((req, res) => {
+      this.#handle(req, res).catch(() => {
+        if (!res.headersSent) send(res, 500, statusBody(500));
+        else res.destroy();
+      });
+    });
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get completionRequests(): readonly RecordedRequest[] {
+    return this.requests.filter((r) => r.method === 'POST' && r.path === '/chat/completions');
+  }
+
+  async listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.#server.address() as AddressInfo).port;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.faults.clear();
+    Object.assign(this.usageTotals, { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      // Hung streams (neverEnd) would keep close() waiting forever.
+      this.#server.closeAllConnections();
+    });
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = performance.timeOrigin + performance.now();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const raw = await readBody(req);
+    let body: unknown = raw === '' ? undefined : raw;
+    try {
+      body = raw === '' ? undefined : JSON.parse(raw);
+    } catch {
+      // kept as text: the completion handler answers 400
+    }
+    const isCompletion = req.method === 'POST' && url.pathname === '/chat/completions';
+    const faults = isCompletion ? this.faults.take() : [];
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers: req.headers,
+      body,
+      receivedAt,
+      faults: faults.map((f) => f.kind),
+      status: 0,
+      accepted: false,
+    };
+    this.requests.push(record);
+    res.on('finish', () => {
+      record.status = res.statusCode;
+    });
+
+    if (!this.#authorized(req.headers)) return send(res, 401, statusBody(401));
+    if (req.method === 'GET' && url.pathname === '/info') {
+      return send(res, 200, { model_name: this.model.displayName, model_type: 'chat-completions', model_provider_name: 'Microsoft' });
+    }
+    if (isCompletion) return this.#complete(raw, faults, record, res);
+    send(res, 404, { error: { code: 'NotFound', message: `No route ${req.method ?? ''} ${url.pathname}.`, status: 404 } });
+  }
+
+  #authorized(headers: IncomingHttpHeaders): boolean {
+    const key = this.#options.apiKey;
+    if (key === undefined) return true;
+    return headers['api-key'] === key || headers.authorization === `Bearer ${key}`;
+  }
+
+  async #complete(raw: string, faults: readonly Fault[], record: RecordedRequest, res: ServerResponse): Promise<void> {
+    const find = <K extends Fault['kind']>(kind: K): Extract<Fault, { kind: K }> | undefined =>
+      faults.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);
+
+    const firstByteDelay = find('firstByteDelayMs');
+    if (firstByteDelay) await sleep(firstByteDelay.ms);
+    const status = find('status');
+    if (status) {
+      const wait = status.retryAfterMs;
+      const headers = wait === undefined ? {} : retryAfterHeaders(wait, status.retryAfterHeaders ?? ['retry-after-ms', 'retry-after'], new Date());
+      return send(res, status.status, statusBody(status.status), headers);
+    }
+
+    let request: CompletionRequestBody;
+    try {
+      request = parseCompletionRequest(raw);
+    } catch (e) {
+      if (e instanceof InvalidBody) return send(res, 400, invalidRequestBody(e.message, e.param));
+      throw e;
+    }
+    const filter = find('contentFilter');
+    if (filter) return send(res, 400, contentFilterBody(filter.codeAtTopLevel === true));
+
+    const { tokenizer } = this.#options;
+    const window = this.model.contextWindow;
+    const promptTokens = tokenizer.countPrompt(request.messages);
+    const maxTokens = request.maxTokens ?? Math.max(window - promptTokens, 0);
+    record.promptTokens = promptTokens;
+    record.maxTokens = maxTokens;
+    if (promptTokens >= window || promptTokens + maxTokens > window) {
+      return send(res, 400, contextLengthBody(window, promptTokens, maxTokens));
+    }
+    record.accepted = true;
+
+    const reply = replyFor(request.messages, this.#options.replyWords ?? 40, request.seed);
+    const plan = completionPlan(reply, request.stop, maxTokens, tokenizer);
+    const usage = { prompt_tokens: promptTokens, total_tokens: promptTokens + plan.completionTokens, completion_tokens: plan.completionTokens };
+    const head = { id: randomUUID().replaceAll('-', ''), created: Math.floor(Date.now() / 1000), model: request.model ?? this.model.displayName };
+    const noUsage = find('noUsage') !== undefined;
+
+    if (!request.stream) {
+      if (find('dropAfterChunks')) return void res.destroy();
+      if (find('neverEnd')) return;
+      const choice = { index: 0, message: { role: 'assistant', content: plan.text, tool_calls: null }, finish_reason: plan.finishReason, logprobs: null };
+      if (!noUsage) this.#count(usage);
+      return send(res, 200, { ...head, object: 'chat.completion', choices: [choice], ...(noUsage ? {} : { usage }) });
+    }
+    await this.#stream(res, faults, head, plan.text, plan.finishReason, usage, noUsage);
+  }
+
+  async #stream(
+    res: ServerResponse,
+    faults: readonly Fault[],
+    head: Wire,
+    text: string,
+    finishReason: string,
+    usage: { prompt_tokens: number; total_tokens: number; completion_tokens: number },
+    noUsage: boolean,
+  ): Promise<void> {
+    const kinds = new Set(faults.map((f) => f.kind));
+    const delay = faults.find((f) => f.kind === 'chunkDelayMs')?.ms ?? this.#options.chunkDelayMs ?? 0;
+    const dropAfter = faults.find((f) => f.kind === 'dropAfterChunks')?.chunks;
+    const filterAfter = faults.find((f) => f.kind === 'filterMidStream')?.afterChunks;
+    const chunk = (choices: Wire[] | undefined, extra: Wire = {}): string =>
+      JSON.stringify({ ...head, object: 'chat.completion.chunk', ...(choices ? { choices } : {}), ...extra });
+    const choice = (delta: Wire, finish: string | null = null): Wire => ({ index: 0, delta, finish_reason: finish, logprobs: null });
+
+    let pieces = streamPieces(text, this.#options.wordsPerChunk ?? 1);
+    let finish = finishReason;
+    let reported = usage;
+    if (filterAfter !== undefined && filterAfter < pieces.length) {
+      pieces = pieces.slice(0, filterAfter);
+      finish = 'content_filter';
+      const completion = this.#options.tokenizer.countText(pieces.join(''));
+      reported = { prompt_tokens: usage.prompt_tokens, total_tokens: usage.prompt_tokens + completion, completion_tokens: completion };
+    }
+
+    const frames: { data: string; usage?: typeof usage }[] = [{ data: chunk([choice({ role: 'assistant', content: '' })]) }];
+    pieces.forEach((piece, i) => {
+      frames.push({ data: chunk([choice({ content: piece })]) });
+      if (i === 0 && kinds.has('garbageLine')) frames.push({ data: '{"id": "unterminated' });
+      if (i === Math.floor(pieces.length / 2) && kinds.has('chunkWithoutChoices')) frames.push({ data: chunk(undefined) });
+    });
+    if (!kinds.has('neverEnd')) {
+      if (kinds.has('chunkWithoutChoices')) {
+        frames.push({ data: chunk([choice({ content: '' }, finish)]) });
+        if (!noUsage) frames.push({ data: chunk([], { usage: reported }), usage: reported });
+      } else {
+        frames.push(noUsage ? { data: chunk([choice({ content: '' }, finish)]) } : { data: chunk([choice({ content: '' }, finish)], { usage: reported }), usage: reported });
+      }
+      frames.push({ data: '[DONE]' });
+    }
+
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    res.flushHeaders();
+    let written = 0;
+    for (const frame of frames) {
+      if (dropAfter !== undefined && written >= dropAfter) return void res.destroy();
+      if (written > 0 && delay > 0) await sleep(delay);
+      if (!(await writeFrame(res, frame.data, dropAfter === written + 1))) return;
+      written += 1;
+      if (frame.usage) this.#count(frame.usage);
+    }
+    if (dropAfter !== undefined && written >= dropAfter) return void res.destroy();
+    if (kinds.has('neverEnd')) return; // hang: close() tears the socket down
+    res.end();
+  }
+
+  #count(usage: { prompt_tokens: number; total_tokens: number; completion_tokens: number }): void {
+    this.usageTotals.requests += 1;
+    this.usageTotals.promptTokens += usage.prompt_tokens;
+    this.usageTotals.completionTokens += usage.completion_tokens;
+    this.usageTotals.totalTokens += usage.total_tokens;
+  }
+}
+
+/**
+ * Starts the bundled Phi simulator on 127.0.0.1: `GET /info` and `POST /chat/completions` (JSON or data-only SSE)
+ * of the Azure AI model inference API, with deterministic replies, exact `usage`, an enforced context window and
+ * faults driven through `faults`.
+ */
+export async function startPhiSimulator(options: PhiSimulatorOptions): Promise<PhiSimulator> {
+  const modelId = options.modelId ?? DEFAULT_MODEL_ID;
+  const model = findModel(modelId);
+  if (!model) throw new Error(`Unknown model id for the Phi simulator: ${modelId}`);
+  const simulator = new Simulator(options, model);
+  await simulator.listen(options.port ?? 0);
+  return simulator;
+}
