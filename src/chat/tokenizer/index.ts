@@ -1,0 +1,41 @@
+import { createRequire } from 'node:module';
+import { Tiktoken } from 'js-tiktoken/lite';
+import type { TiktokenBPE } from 'js-tiktoken/lite';
+import type { TokenizerKind } from '../modelCatalog.js';
+import type { ChatTokenizer } from './ChatTokenizer.js';
+import { Cl100kTokenizer, PHI3_SMALL_SPECIAL_TOKENS } from './Cl100kTokenizer.js';
+import { Llama2Bpe } from './Llama2Bpe.js';
+import { Phi3Tokenizer } from './Phi3Tokenizer.js';
+
+export type { ChatTokenizer } from './ChatTokenizer.js';
+export { Phi3Tokenizer, PHI3_SPECIAL_TOKENS } from './Phi3Tokenizer.js';
+export { Cl100kTokenizer, PHI3_SMALL_SPECIAL_TOKENS } from './Cl100kTokenizer.js';
+export { Llama2Bpe } from './Llama2Bpe.js';
+export { messageOverheadTokens, contentTokens } from './messageCost.js';
+
+const built = new Map<TokenizerKind, ChatTokenizer>();
+
+function build(kind: TokenizerKind): ChatTokenizer {
+  switch (kind) {
+    case 'phi3':
+      return new Phi3Tokenizer(Llama2Bpe.fromEmbeddedData());
+    case 'cl100k': {
+      // Required on first use, not imported: the ranks are a 1 MB module that Phi-3 deployments never need.
+      const ranks = createRequire(import.meta.url)('js-tiktoken/ranks/cl100k_base') as TiktokenBPE;
+      return new Cl100kTokenizer(new Tiktoken(ranks, PHI3_SMALL_SPECIAL_TOKENS));
+    }
+  }
+}
+
+/**
+ * The tokenizer of a model family, built on first use and kept for the life of the process (building Phi-3's
+ * tables takes tens of milliseconds; importing this module builds nothing).
+ */
+export function tokenizerFor(kind: TokenizerKind): ChatTokenizer {
+  let tokenizer = built.get(kind);
+  if (tokenizer === undefined) {
+    tokenizer = build(kind);
+    built.set(kind, tokenizer);
+  }
+  return tokenizer;
+}
