@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FunctionsRegistry } from './functionsCoreStandIn.js';
+import { invokeHttpFunction, runAppHooks } from './invokeHttpFunction.js';
+import { readRoutePrefix } from './readRoutePrefix.js';
+import { RouteTable } from './routeTable.js';
+import { writeHttpResponse } from './writeHttpResponse.js';
+import { writeProblem } from './writeProblem.js';
+
+/** Where the local host writes its lines; request lines never include headers (they carry tokens). */
+export interface LocalHostLogger {
+  info(line: string): void;
+  error(line: string, cause?: unknown): void;
+}
+
+/** Options of {@link createLocalHost}. */
+export interface LocalHostOptions {
+  /** The app loaded by `loadFunctionsApp()`. */
+  readonly app: FunctionsRegistry;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** Loopback by default; the local host is not meant to be reachable from other machines. */
+  readonly hostname?: string;
+  /** Overrides host.json's `extensions.http.routePrefix`. */
+  readonly routePrefix?: string;
+  /** host.json to read the route prefix from; `./host.json` by default. */
+  readonly hostJsonPath?: string;
+  readonly logger?: LocalHostLogger;
+}
+
+/** A running local host. */
+export interface LocalHost {
+  /** `http://127.0.0.1:<port>`, without a trailing slash. */
+  readonly url: string;
+  readonly port: number;
+  /** Stops accepting requests, lets running ones (and their bodies) finish, then runs `appTerminate` hooks. */
+  close(): Promise<void>;
+}
+
+const consoleLogger: LocalHostLogger = {
+  info: (line) => console.log(line),
+  error: (line, cause) => (cause === undefined ? console.error(line) : console.error(line, cause)),
+};
+
+/**
+ * Serves the functions an app registered with `app.http(...)` over plain Node HTTP, the way the
+ * Functions host and the Node worker would with `enableHttpStream`: same route templates behind the
+ * same prefix, the library's own `HttpRequest`/`HttpResponse`, bodies streamed as produced.
+ * Local-only differences: `authLevel` keys are not checked (as with Core Tools), a route that exists
+ * for other methods answers 405 (the API contract) instead of the host's 404.
+ */
+export async function createLocalHost(options: LocalHostOptions): Promise<LocalHost> {
+  const logger = options.logger ?? consoleLogger;
+  const routePrefix = options.routePrefix ?? readRoutePrefix(options.hostJsonPath ?? 'host.json');
+  const routes = new RouteTable(options.app.httpFunctions, routePrefix);
+  const inFlight = new Set<Promise<void>>();
+
+  await runAppHooks(options.app, 'appStart');
+  const server = createServer({ noDelay: true }, (req, res) => {
+    const handled = handle(options.app, routes, logger, req, res).catch((error: unknown) => {
+      logger.error(`local host: unexpected failure on ${req.method} ${pathOf(req)}`, error);
+      if (!res.headersSent) writeProblem(res, 500, 'internal', 'The server failed to answer.');
+      else res.destroy();
+    });
+    inFlight.add(handled);
+    void handled.finally(() => inFlight.delete(handled));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.hostname ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    async close(): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await Promise.allSettled([...inFlight]);
+      server.closeAllConnections();
+      await closed;
+      await runAppHooks(options.app, 'appTerminate');
+    },
+  };
+}
+
+async function handle(
+  app: FunctionsRegistry,
+  routes: RouteTable,
+  logger: LocalHostLogger,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const started = performance.now();
+  const method = req.method ?? 'GET';
+  const path = pathOf(req);
+  let note = '';
+  try {
+    const resolution = routes.resolve(method, path);
+    if (resolution.kind === 'not_found') {
+      req.resume();
+      writeProblem(res, 404, 'not_found', `No route matches ${method} ${path}.`);
+      return;
+    }
+    if (resolution.kind === 'method_not_allowed') {
+      req.resume();
+      const allow = resolution.allow.join(', ');
+      writeProblem(res, 405, 'method_not_allowed', `${method} is not allowed here; use ${allow}.`, { allow });
+      return;
+    }
+
+    const body = await readBody(req);
+    let response;
+    try {
+      response = await invokeHttpFunction(app, resolution.registration, {
+        method,
+        url: requestUrl(req),
+        headers: flattenHeaders(req),
+        params: resolution.params,
+        body,
+      });
+    } catch (error) {
+      logger.error(`local host: function "${resolution.registration.name}" failed`, error);
+      writeProblem(res, 500, 'internal', 'The server failed to answer.');
+      return;
+    }
+    try {
+      const outcome = await writeHttpResponse(res, response);
+      if (outcome.clientGone) note = ' (client went away; body read to its end)';
+    } catch (error) {
+      note = ' (body failed mid-stream)';
+      logger.error(`local host: the response body of "${resolution.registration.name}" failed`, error);
+    }
+  } finally {
+    const ms = Math.round(performance.now() - started);
+    logger.info(`${method} ${path} ${res.statusCode} ${ms}ms${note}`);
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () => resolve(Buffer.concat(chunks)));
+    req.once('error', reject);
+  });
+}
+
+/** The path without the query string, still percent-encoded. */
+function pathOf(req: IncomingMessage): string {
+  const raw = req.url ?? '/';
+  const query = raw.indexOf('?');
+  return query >= 0 ? raw.slice(0, query) : raw;
+}
+
+/** The absolute URL the app sees; built by concatenation so a path like `//x` stays a path. */
+function requestUrl(req: IncomingMessage): string {
+  const path = req.url ?? '/';
+  try {
+    if (req.headers.host) return new URL(`http://${req.headers.host}${path}`).href;
+  } catch {
+    // A malformed Host header: fall back to the address the request came in on.
+  }
+  return new URL(`http://localhost:${req.socket.localPort ?? 80}${path}`).href;
+}
+
+function flattenHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return headers;
+}
