@@ -65,6 +65,9 @@ export interface PhiSimulator {
   readonly completionRequests: readonly RecordedRequest[];
   /** The usage the simulator reported, summed over responses that carried it. */
   readonly usageTotals: Readonly<UsageTotals>;
+  /** Completion requests open right now, and the most ever open at once since the last reset. */
+  readonly openCompletions: number;
+  readonly peakOpenCompletions: number;
   /** Forgets requests, totals and queued faults. */
   reset(): void;
   close(): Promise<void>;
@@ -115,6 +118,8 @@ class Simulator implements PhiSimulator {
   readonly #options: PhiSimulatorOptions;
   readonly model: ModelSpec;
   port = 0;
+  openCompletions = 0;
+  peakOpenCompletions = 0;
 
   constructor(options: PhiSimulatorOptions, model: ModelSpec) {
     this.#options = options;
@@ -146,6 +151,7 @@ class Simulator implements PhiSimulator {
   reset(): void {
     this.requests.length = 0;
     this.faults.clear();
+    this.peakOpenCompletions = this.openCompletions;
     Object.assign(this.usageTotals, { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 });
   }
 
@@ -168,6 +174,13 @@ class Simulator implements PhiSimulator {
       // kept as text: the completion handler answers 400
     }
     const isCompletion = req.method === 'POST' && url.pathname === '/chat/completions';
+    if (isCompletion) {
+      this.openCompletions += 1;
+      this.peakOpenCompletions = Math.max(this.peakOpenCompletions, this.openCompletions);
+      res.on('close', () => {
+        this.openCompletions -= 1;
+      });
+    }
     const faults = isCompletion ? this.faults.take() : [];
     const record: RecordedRequest = {
       method: req.method ?? 'GET',

@@ -221,7 +221,7 @@ describe('the Phi simulator over HTTP with @azure-rest/ai-inference', () => {
     const seen: string[] = [];
     const iterator = createSseStream(stream)[Symbol.asyncIterator]();
     const contentChunks = SEED_ANSWER.split(' ').length;
-    for (let i = 0; i < 1 + contentChunks; i += 1) seen.push((await iterator.next()).value.data as string);
+    for (let i = 0; i < 1 + contentChunks; i += 1) seen.push(((await iterator.next()).value as { data: string }).data);
     const parsed = seen.map((d) => JSON.parse(d) as Chunk);
     expect(parsed.every((c) => c.choices?.[0]?.finish_reason === null)).toBe(true);
     const pending = await Promise.race([iterator.next().then(() => 'more'), new Promise((r) => setTimeout(() => r('silent'), 200))]);

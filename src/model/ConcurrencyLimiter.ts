@@ -1,0 +1,43 @@
+/**
+ * Bounds how many upstream calls run at once; callers over the bound wait in arrival order. A slot is held from
+ * `acquire()` until the returned release function is called (for a stream: until it ends), and releasing twice is
+ * harmless, so every exit path can release without bookkeeping.
+ */
+export class ConcurrencyLimiter {
+  readonly #limit: number;
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError('limit must be a whole number ≥ 1');
+    this.#limit = limit;
+  }
+
+  /** Resolves with a release function once a slot is free. */
+  async acquire(): Promise<() => void> {
+    if (this.#active < this.#limit) {
+      this.#active += 1;
+    } else {
+      // The releasing caller hands its slot straight to us, so `#active` is unchanged.
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active -= 1;
+    };
+  }
+
+  /** Slots in use. */
+  get inFlight(): number {
+    return this.#active;
+  }
+
+  /** Callers waiting for a slot. */
+  get queued(): number {
+    return this.#waiting.length;
+  }
+}

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { ConcurrencyLimiter } from '../../src/model/ConcurrencyLimiter.js';
+
+describe('ConcurrencyLimiter', () => {
+  it('lets `limit` callers in and queues the rest in arrival order', async () => {
+    const limiter = new ConcurrencyLimiter(2);
+    const order: number[] = [];
+    const a = await limiter.acquire();
+    const b = await limiter.acquire();
+    const waiting = [3, 4].map((n) => limiter.acquire().then((release) => (order.push(n), release)));
+    await Promise.resolve();
+    expect(limiter.inFlight).toBe(2);
+    expect(limiter.queued).toBe(2);
+    a();
+    const c = await waiting[0];
+    expect(order).toEqual([3]);
+    expect(limiter.inFlight).toBe(2);
+    b();
+    const d = await waiting[1];
+    expect(order).toEqual([3, 4]);
+    c?.();
+    d?.();
+    expect(limiter.inFlight).toBe(0);
+  });
+
+  it('ignores a second release of the same slot', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const release = await limiter.acquire();
+    release();
+    release();
+    expect(limiter.inFlight).toBe(0);
+    const again = await limiter.acquire();
+    expect(limiter.inFlight).toBe(1);
+    again();
+  });
+
+  it('refuses a limit below one', () => {
+    expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
+  });
+});
