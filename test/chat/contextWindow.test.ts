@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import type { MessageStatus } from '../../src/chat/conversation.js';
+import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt } from '../../src/chat/contextWindow.js';
+import type { ContextRequest, HistoryMessage } from '../../src/chat/contextWindow.js';
+import { ChatError } from '../../src/chat/errors.js';
+import { findModel } from '../../src/chat/modelCatalog.js';
+import type { ModelSpec } from '../../src/chat/modelCatalog.js';
+import { contentTokens, messageOverheadTokens, tokenizerFor } from '../../src/chat/tokenizer/index.js';
+
+const WORDS = 'alpha beta gamma delta context window token message 42 1999 中文 emoji 😀 the of and code() {x: 1}'.split(' ');
+const SYSTEM = 'You are a helpful assistant. Answer briefly.';
+
+function model(id: string): ModelSpec {
+  const spec = findModel(id);
+  if (spec === undefined) throw new Error(`no model ${id}`);
+  return spec;
+}
+
+/** Deterministic text of about `words` words; `seed` makes each message distinct. */
+function text(seed: number, words: number): string {
+  const out: string[] = [`#${seed}`];
+  for (let i = 0; i < words; i++) out.push(WORDS[(seed * 7 + i * 13 + ((seed * i) % 5)) % WORDS.length] as string);
+  return out.join(seed % 4 === 0 ? '\n' : ' ');
+}
+
+interface Spec {
+  readonly role?: HistoryMessage['role'];
+  readonly status?: MessageStatus;
+  readonly content: string;
+}
+
+function stored(spec: ModelSpec, specs: readonly Spec[]): HistoryMessage[] {
+  const tokenizer = tokenizerFor(spec.tokenizer);
+  return specs.map((s, i) => ({
+    role: s.role ?? (i % 2 === 0 ? 'user' : 'assistant'),
+    status: s.status ?? 'complete',
+    content: s.content,
+    tokenCount: contentTokens(tokenizer, s.content),
+  }));
+}
+
+function history(spec: ModelSpec, count: number, words: (i: number) => number): HistoryMessage[] {
+  return stored(spec, Array.from({ length: count }, (_, i) => ({ content: text(i, words(i)) })));
+}
+
+function request(spec: ModelSpec, h: HistoryMessage[], newContent: string, maxTokens: number, systemPrompt: string | null = SYSTEM): ContextRequest {
+  const tokenizer = tokenizerFor(spec.tokenizer);
+  return { model: spec, systemPrompt, history: h, newMessage: { content: newContent, tokenCount: contentTokens(tokenizer, newContent) }, maxTokens };
+}
+
+/** Every rule of the contract, checked on one assembled prompt. */
+function checkInvariants(req: ContextRequest): ReturnType<typeof assembleContext> {
+  const tokenizer = tokenizerFor(req.model.tokenizer);
+  const result = assembleContext(req);
+  const { messages, context } = result;
+  const budget = req.model.contextWindow - CONTEXT_SAFETY_MARGIN_TOKENS - req.maxTokens;
+
+  expect(context.promptTokens).toBe(tokenizer.countPrompt(messages));
+  expect(context.promptTokens).toBeLessThanOrEqual(budget);
+  expect(context.window).toBe(req.model.contextWindow);
+  expect(context.maxTokens).toBe(req.maxTokens);
+
+  const system = req.systemPrompt !== null && req.systemPrompt.trim() !== '' ? req.systemPrompt : null;
+  const last = messages[messages.length - 1];
+  const sendable = req.history.filter((m) => m.status !== 'failed' && m.content.trim() !== '');
+  const sent = messages.map((m) => m.content);
+  if (system !== null) {
+    // The fold puts the system prompt first in the first user message, whichever message that is.
+    expect(messages[0]?.role).toBe('user');
+    expect(sent[0]?.startsWith(`${system}\n\n`)).toBe(true);
+    sent[0] = (sent[0] as string).slice(system.length + 2);
+  }
+  expect(last?.role).toBe('user');
+  expect(sent[sent.length - 1]).toBe(req.newMessage.content);
+
+  // Contiguous: the sent history is exactly the newest `included - 1` sendable messages, in order.
+  const included = context.messagesIncluded;
+  expect(messages.length).toBe(included);
+  expect(sent.slice(0, -1)).toEqual(sendable.slice(sendable.length - (included - 1)).map((m) => m.content));
+  expect(context.messagesDropped).toBe(sendable.length - (included - 1));
+
+  // Maximal up to the fold's few tokens: the next older message (with its question, for a reply) did not fit.
+  if (context.messagesDropped > 0) {
+    const overhead = messageOverheadTokens(tokenizer);
+    const older = sendable.length - included;
+    const next = sendable[older] as HistoryMessage;
+    const withQuestion = next.role === 'assistant' && older > 0 ? overhead + (sendable[older - 1] as HistoryMessage).tokenCount : 0;
+    expect(context.promptTokens + overhead + next.tokenCount + withQuestion).toBeGreaterThan(budget - 4);
+  }
+  return result;
+}
+
+describe('assembleContext', () => {
+  it('fits a long history into a 4K window, newest and system prompt always in', () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    const h = history(spec, 300, (i) => 10 + (i % 40));
+    const result = checkInvariants(request(spec, h, 'And the newest question?', 1024));
+    expect(result.context.messagesDropped).toBeGreaterThan(100);
+    expect(result.context.messagesIncluded).toBeGreaterThan(10);
+  });
+
+  it.each([256, 1024, 2048, 3000])('respects the 4K window for maxTokens %i', (maxTokens) => {
+    const spec = model('phi-3-medium-4k-instruct');
+    checkInvariants(request(spec, history(spec, 120, (i) => (i * 37) % 90), text(999, 20), maxTokens));
+  });
+
+  it('fills a 128K window from a 2,000-message history', () => {
+    const spec = model('phi-3.5-mini-instruct');
+    const h = history(spec, 2000, (i) => 20 + ((i * 31) % 120));
+    const result = checkInvariants(request(spec, h, text(5000, 30), 4096));
+    expect(result.context.promptTokens).toBeGreaterThan(120_000);
+    expect(result.context.messagesDropped).toBeGreaterThan(0);
+  });
+
+  it('works the same for Phi-3-small (cl100k) at 8K and 128K', () => {
+    for (const id of ['phi-3-small-8k-instruct', 'phi-3-small-128k-instruct']) {
+      const spec = model(id);
+      checkInvariants(request(spec, history(spec, 800, (i) => 15 + ((i * 17) % 100)), 'newest', 2048));
+    }
+  });
+
+  it('sends everything, with the exact count, when it all fits', () => {
+    const spec = model('phi-3-mini-128k-instruct');
+    const h = history(spec, 6, () => 8);
+    const { messages, context } = checkInvariants(request(spec, h, 'hi', 100));
+    expect(context.messagesIncluded).toBe(7);
+    expect(context.messagesDropped).toBe(0);
+    expect(messages[0]?.content).toBe(foldSystemPrompt(SYSTEM, h[0]?.content as string));
+  });
+
+  it('never sends failed or empty filtered messages and counts them in neither number', () => {
+    const spec = model('phi-3-mini-128k-instruct');
+    const h = stored(spec, [
+      { role: 'user', content: 'first question' },
+      { role: 'assistant', content: '', status: 'failed' },
+      { role: 'assistant', content: 'partial ans', status: 'failed' },
+      { role: 'user', content: 'second question' },
+      { role: 'assistant', content: '', status: 'filtered' },
+      { role: 'user', content: 'third question' },
+      { role: 'assistant', content: 'a cut-off reply', status: 'incomplete' },
+    ]);
+    const { messages, context } = checkInvariants(request(spec, h, 'fourth', 100));
+    expect(messages.map((m) => m.content)).toEqual([
+      foldSystemPrompt(SYSTEM, 'first question'),
+      'second question',
+      'third question',
+      'a cut-off reply',
+      'fourth',
+    ]);
+    expect(context).toMatchObject({ messagesIncluded: 5, messagesDropped: 0 });
+  });
+
+  it('drops a reply whose question did not fit, so the prompt starts with a user turn', () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    const big = text(1, 1500);
+    const h = stored(spec, [
+      { role: 'user', content: big },
+      { role: 'assistant', content: 'short reply' },
+      { role: 'user', content: 'follow-up' },
+      { role: 'assistant', content: 'another reply' },
+    ]);
+    const { messages, context } = checkInvariants(request(spec, h, 'newest', 1024));
+    expect(messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(messages[0]?.content).toBe(foldSystemPrompt(SYSTEM, 'follow-up'));
+    expect(context).toMatchObject({ messagesIncluded: 3, messagesDropped: 2 });
+  });
+
+  it('folds nothing without a system prompt', () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    for (const systemPrompt of [null, '', '  \n']) {
+      const h = history(spec, 50, () => 30);
+      const { messages } = checkInvariants(request(spec, h, 'plain', 512, systemPrompt === null ? null : systemPrompt));
+      expect(messages[0]?.content).toBe(h[h.length - messages.length + 1]?.content);
+    }
+  });
+
+  it('sends a system message first where the model accepts one', () => {
+    const spec: ModelSpec = { ...model('phi-3-mini-4k-instruct'), supportsSystemMessages: true };
+    const h = history(spec, 200, () => 25);
+    const { messages, context } = assembleContext(request(spec, h, 'newest', 1024));
+    expect(messages[0]).toEqual({ role: 'system', content: SYSTEM });
+    expect(messages[1]?.role).toBe('user');
+    expect(context.promptTokens).toBe(tokenizerFor('phi3').countPrompt(messages));
+    expect(context.promptTokens + 1024).toBeLessThanOrEqual(4096 - CONTEXT_SAFETY_MARGIN_TOKENS);
+    expect(context.messagesIncluded).toBe(messages.length - 1);
+  });
+
+  it('refuses a new message that cannot fit even alone, with the numbers', () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    const huge = text(3, 4000);
+    const req = request(spec, history(spec, 10, () => 5), huge, 1024);
+    let caught: unknown;
+    try {
+      assembleContext(req);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ChatError);
+    const error = caught as ChatError;
+    expect(error.code).toBe('context_length_exceeded');
+    const promptTokens = tokenizerFor('phi3').countPrompt([{ role: 'user', content: foldSystemPrompt(SYSTEM, huge) }]);
+    expect(error.extra).toEqual({ window: 4096, promptTokens, maxTokens: 1024 });
+  });
+
+  it('refuses at the exact edge: one token over the budget throws, exactly on it fits', () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    const req = request(spec, [], 'hello there', 0);
+    const promptTokens = assembleContext(req).context.promptTokens;
+    const edge = 4096 - CONTEXT_SAFETY_MARGIN_TOKENS - promptTokens;
+    expect(assembleContext({ ...req, maxTokens: edge }).context.promptTokens).toBe(promptTokens);
+    expect(() => assembleContext({ ...req, maxTokens: edge + 1 })).toThrow(ChatError);
+  });
+});
