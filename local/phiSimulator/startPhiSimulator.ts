@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { DEFAULT_MODEL_ID, findModel, type ModelSpec } from '../../src/chat/modelCatalog.js';
 import type { ChatTokenizer } from '../../src/chat/tokenizer/ChatTokenizer.js';
+import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
 import { completionPlan, streamPieces } from './completionPlan.js';
 import { FaultQueue, type Fault } from './FaultQueue.js';
 import { InvalidBody, parseCompletionRequest, type CompletionRequestBody } from './parseCompletionRequest.js';
@@ -14,8 +15,8 @@ export interface PhiSimulatorOptions {
   readonly port?: number;
   /** Catalog id of the model to impersonate: its display name, context window and tokenizer. */
   readonly modelId?: string;
-  /** Counts prompt and completion tokens for `usage` and the window check; the model's own tokenizer in practice. */
-  readonly tokenizer: ChatTokenizer;
+  /** Counts prompt and completion tokens for `usage` and the window check (default: the project's tokenizer for the model). */
+  readonly tokenizer?: ChatTokenizer;
   /** Words after the opening sentence of a generated reply (default 40). */
   readonly replyWords?: number;
   /** Steady delay between two streamed chunks, for benchmarks (default 0: no artificial delay). */
@@ -116,6 +117,7 @@ class Simulator implements PhiSimulator {
   readonly usageTotals: UsageTotals = { requests: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0 };
   readonly #server: Server;
   readonly #options: PhiSimulatorOptions;
+  readonly #tokenizer: ChatTokenizer;
   readonly model: ModelSpec;
   port = 0;
   openCompletions = 0;
@@ -123,6 +125,7 @@ class Simulator implements PhiSimulator {
 
   constructor(options: PhiSimulatorOptions, model: ModelSpec) {
     this.#options = options;
+    this.#tokenizer = options.tokenizer ?? tokenizerFor(model.tokenizer);
     this.model = model;
     this.#server = createServer((req, res) => {
       this.#handle(req, res).catch(() => {
@@ -235,7 +238,7 @@ class Simulator implements PhiSimulator {
     const filter = find('contentFilter');
     if (filter) return send(res, 400, contentFilterBody(filter.codeAtTopLevel === true));
 
-    const { tokenizer } = this.#options;
+    const tokenizer = this.#tokenizer;
     const window = this.model.contextWindow;
     const promptTokens = tokenizer.countPrompt(request.messages);
     const maxTokens = request.maxTokens ?? Math.max(window - promptTokens, 0);
@@ -285,7 +288,7 @@ class Simulator implements PhiSimulator {
     if (filterAfter !== undefined && filterAfter < pieces.length) {
       pieces = pieces.slice(0, filterAfter);
       finish = 'content_filter';
-      const completion = this.#options.tokenizer.countText(pieces.join(''));
+      const completion = this.#tokenizer.countText(pieces.join(''));
       reported = { prompt_tokens: usage.prompt_tokens, total_tokens: usage.prompt_tokens + completion, completion_tokens: completion };
     }
 
@@ -333,7 +336,7 @@ class Simulator implements PhiSimulator {
  * of the Azure AI model inference API, with deterministic replies, exact `usage`, an enforced context window and
  * faults driven through `faults`.
  */
-export async function startPhiSimulator(options: PhiSimulatorOptions): Promise<PhiSimulator> {
+export async function startPhiSimulator(options: PhiSimulatorOptions = {}): Promise<PhiSimulator> {
   const modelId = options.modelId ?? DEFAULT_MODEL_ID;
   const model = findModel(modelId);
   if (!model) throw new Error(`Unknown model id for the Phi simulator: ${modelId}`);

@@ -60,7 +60,7 @@ describe('the Phi simulator over HTTP with @azure-rest/ai-inference', () => {
     expect(res.body).toEqual({ model_name: 'Phi-3.5-Mini-Instruct', model_type: 'chat-completions', model_provider_name: 'Microsoft' });
   });
 
-  it('answers the seed question with the seed sentence in the seed response shape, usage counted by the tokenizer', async () => {
+  it('answers the seed question with the seed sentence in the seed response shape, usage equal to the reference tokenizer\'s', async () => {
     const res = await client.path('/chat/completions').post({ body: { messages: seedMessages } });
     if (isUnexpected(res)) throw new Error(res.body.error.message);
     expect(res.status).toBe('200');
@@ -243,6 +243,22 @@ describe('the Phi simulator over HTTP with @azure-rest/ai-inference', () => {
     const result = await streamChunks({});
     expect(result.chunks.at(-1)?.choices?.[0]?.finish_reason).toBe('content_filter');
     expect(result.chunks.filter((c) => c.choices?.[0]?.delta.content)).toHaveLength(2);
+  });
+
+  it('counts with the model family\'s tokenizer: Phi-3-small uses cl100k', async () => {
+    const small = await startTestSimulator({ modelId: 'phi-3-small-8k-instruct' });
+    try {
+      const c = ModelClient(small.url, new AzureKeyCredential('local'), { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
+      const info = await c.path('/info').get();
+      expect(info.body).toMatchObject({ model_name: 'Phi-3-small-8k-Instruct' });
+      const res = await c.path('/chat/completions').post({ body: { messages: seedMessages } });
+      if (isUnexpected(res)) throw new Error(res.body.error.message);
+      // cl100k encodes the seed prompt differently from Llama-2's 19
+      expect(res.body.usage.prompt_tokens).toBeGreaterThan(0);
+      expect(res.body.usage.prompt_tokens).not.toBe(19);
+    } finally {
+      await small.close();
+    }
   });
 
   it('checks the key only when configured with one', async () => {
