@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { HttpRequest, HttpResponse, InvocationContext, type HttpResponseInit, type LogLevel } from '@azure/functions';
+import functions, { type EffectiveFunctionOptions, type HttpResponse, type HttpResponseInit, type LogLevel } from '@azure/functions';
 import type { CoreHookCallback, FunctionsRegistry } from './functionsCoreStandIn.js';
 import type { HttpRegistration } from './HttpRegistration.js';
+
+// Node's ESM loader sees only some of the webpack bundle's exports: `app` yes, the classes no, so a
+// named value import of them fails outside vitest. The default import is the whole CommonJS module.
+const { HttpRequest, HttpResponse: HttpResponseClass, InvocationContext } = functions;
 
 /** The parts of an incoming request the Functions host forwards to the worker. */
 export interface IncomingHttpCall {
@@ -40,8 +44,8 @@ export async function invokeHttpFunction(
     logHandler: (level, ...args) => userLog(registration.name, level, args),
     triggerMetadata: { ...call.params },
     options: {
-      trigger: Object.values(inputBindings)[0] as InvocationContext['options']['trigger'],
-      return: returnBinding as InvocationContext['options']['return'],
+      trigger: Object.values(inputBindings)[0] as EffectiveFunctionOptions['trigger'],
+      return: returnBinding as EffectiveFunctionOptions['return'],
     },
   });
 
@@ -96,7 +100,7 @@ function toHttpResponse(result: unknown): HttpResponse | null {
   if (typeof result !== 'object') {
     throw new Error('The HTTP response must be an object with optional properties "body", "status", "headers", and "cookies".');
   }
-  return result instanceof HttpResponse ? result : new HttpResponse(result as HttpResponseInit);
+  return result instanceof HttpResponseClass ? result : new HttpResponseClass(result as HttpResponseInit);
 }
 
 function userLog(functionName: string, level: LogLevel, args: unknown[]): void {
