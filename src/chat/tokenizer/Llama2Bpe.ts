@@ -46,10 +46,8 @@ export class Llama2Bpe {
     this.#cacheEntries = cacheEntries;
     this.#bmp = new Int32Array(0x1_0000).fill(-1);
     this.#astral = new Map();
-    const byPiece = new Map<string, number>();
     for (let id = 0; id < pieces.length; id++) {
       const piece = pieces[id] as string;
-      byPiece.set(piece, id);
       const cp = piece.codePointAt(0);
       if (cp === undefined) continue;
       if (piece.length === 1) this.#bmp[cp] = id;
@@ -62,23 +60,21 @@ export class Llama2Bpe {
     this.#pairRanks = new Int32Array(1 << HASH_BITS);
     this.#pairResults = new Int32Array(1 << HASH_BITS);
     const view = new DataView(merges.buffer, merges.byteOffset, merges.byteLength);
-    const count = merges.byteLength >>> 2;
+    const count = Math.floor(merges.byteLength / 6);
     for (let rank = 0; rank < count; rank++) {
-      const left = view.getUint16(rank * 4, true);
-      const right = view.getUint16(rank * 4 + 2, true);
-      const result = byPiece.get(`${pieces[left] ?? ''}${pieces[right] ?? ''}`);
-      if (result === undefined) continue;
+      const left = view.getUint16(rank * 6, true);
+      const right = view.getUint16(rank * 6 + 2, true);
       const key = (left << 15) | right;
       let slot = Math.imul(key, 0x9e37_79b1) >>> HASH_SHIFT;
       while (this.#pairKeys[slot] !== -1 && this.#pairKeys[slot] !== key) slot = (slot + 1) & HASH_MASK;
       // The reference keeps the last rank of a duplicated pair (Map.set); the data has none, but stay identical.
       this.#pairKeys[slot] = key;
       this.#pairRanks[slot] = rank;
-      this.#pairResults[slot] = result;
+      this.#pairResults[slot] = view.getUint16(rank * 6 + 4, true);
     }
   }
 
-  /** Builds the tables from the embedded Llama-2 data (tens of milliseconds: call once, lazily). */
+  /** Builds the tables from the embedded Llama-2 data (some tens of milliseconds: call once, lazily). */
   static fromEmbeddedData(cacheEntries = DEFAULT_CACHE_ENTRIES): Llama2Bpe {
     const pieces = Buffer.from(LLAMA2_VOCAB_BASE64, 'base64').toString('utf8').split('\n');
     const merges = Buffer.from(LLAMA2_MERGES_BASE64, 'base64');
