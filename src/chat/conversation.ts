@@ -1,4 +1,5 @@
 import type { FinishReason } from './ports.js';
+import type { TurnContext } from './turnTypes.js';
 
 /** Token usage of a turn or a total. `estimated` marks the service's own count where the model sent none. */
 export interface Usage {
@@ -69,6 +70,8 @@ export interface Message {
   readonly error?: MessageError;
   /** While `streaming`: when the turn's lease ends; a `streaming` message past it is reported `incomplete`. */
   readonly leaseUntil?: string;
+  /** On assistant messages: what was sent to the model, kept so an idempotent retry can replay the turn. */
+  readonly context?: TurnContext;
 }
 
 export interface Page<T> {

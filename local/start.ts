@@ -1,0 +1,35 @@
+/**
+ * `npm start`: serves the Functions app without Azure Functions Core Tools. Settings come from the environment;
+ * without COSMOS_ENDPOINT / PHI_ENDPOINT the app starts the embedded store and the Phi simulator itself.
+ */
+import { ConfigError, loadConfig } from '../src/config.js';
+import { createLocalHost, loadFunctionsApp } from './host/index.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`Cannot start: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const registry = await loadFunctionsApp();
+  const { buildServices, useServices } = await import('../src/app.js');
+  const services = await buildServices(config);
+  useServices(services);
+  const host = await createLocalHost({ app: registry, port: config.port });
+  console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);
+
+  const stop = async () => {
+    await host.close();
+    await services.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+}
+
+await main();

@@ -1,0 +1,128 @@
+import type { TokenCredential } from '@azure/core-auth';
+import type { Container } from '@azure/cosmos';
+import { ChatTurns } from './chat/ChatTurns.js';
+import type { ConversationStore } from './chat/ConversationStore.js';
+import { Conversations } from './chat/Conversations.js';
+import type { ModelSpec } from './chat/modelCatalog.js';
+import { systemClock, type ChatModel, type Clock } from './chat/ports.js';
+import type { ChatTokenizer } from './chat/tokenizer/ChatTokenizer.js';
+import { tokenizerFor } from './chat/tokenizer/index.js';
+import type { UsageLedger } from './chat/UsageLedger.js';
+import { loadConfig, type Config } from './config.js';
+import { createCallerResolver, type CallerResolver } from './http/caller.js';
+import { InferenceChatModel } from './model/InferenceChatModel.js';
+import { openChatContainer } from './store/cosmosContainer.js';
+import { CosmosConversationStore } from './store/CosmosConversationStore.js';
+import { CosmosUsageLedger } from './store/CosmosUsageLedger.js';
+
+/** Everything the function handlers use, built once per process. */
+export interface Services {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly store: ConversationStore;
+  readonly ledger: UsageLedger;
+  readonly conversations: Conversations;
+  readonly turns: ChatTurns;
+  readonly model: ChatModel;
+  readonly callers: CallerResolver;
+  /** Stops what this process started for itself (the embedded store or simulator), for tests and `npm start`. */
+  close(): Promise<void>;
+}
+
+/** Parts a test or the local host may supply instead of the ones the settings describe. */
+export interface ServiceOverrides {
+  readonly clock?: Clock;
+  readonly container?: Container;
+  readonly model?: ChatModel;
+}
+
+let credential: TokenCredential | undefined;
+
+/** `DefaultAzureCredential`, created on first need: most local runs use keys and never load @azure/identity. */
+async function azureCredential(): Promise<TokenCredential> {
+  if (!credential) {
+    const { DefaultAzureCredential } = await import('@azure/identity');
+    credential = new DefaultAzureCredential();
+  }
+  return credential;
+}
+
+/**
+ * The composition root: the only place that knows every concrete class. Where a setting is absent it starts
+ * the embedded Cosmos-protocol server or the Phi simulator in this process, so the app runs with no account.
+ */
+export async function buildServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+  const closers: (() => Promise<void>)[] = [];
+  const clock = overrides.clock ?? systemClock;
+  const log = (message: string, error?: unknown) => console.error(`[chat] ${message}`, error instanceof Error ? error.message : (error ?? ''));
+
+  let container = overrides.container;
+  if (!container) {
+    let { endpoint, key } = config.cosmos;
+    if (!endpoint) {
+      const { startEmbeddedCosmos } = await import('../local/embeddedCosmos.js');
+      const embedded = await startEmbeddedCosmos();
+      closers.push(() => embedded.close());
+      ({ endpoint, key } = embedded);
+      console.log(`[chat] COSMOS_ENDPOINT is not set: using the embedded Cosmos-compatible store at ${endpoint}; data lives in memory and is gone when the process stops.`);
+    }
+    container = await openChatContainer({
+      endpoint, key, database: config.cosmos.database, ...(key ? {} : { credential: await azureCredential() }),
+    });
+  }
+
+  let model = overrides.model;
+  if (!model) {
+    let endpoint = config.phi.endpoint;
+    let apiKey = config.phi.apiKey;
+    if (!endpoint) {
+      const { startPhiSimulator } = await import('../local/phiSimulator/startPhiSimulator.js');
+      const simulator = await startPhiSimulator({ modelId: config.phi.model.id, tokenizer: tokenizerFor(config.phi.model.tokenizer) });
+      closers.push(() => simulator.close());
+      endpoint = simulator.url;
+      apiKey ??= 'local-simulator';
+      console.log(`[chat] PHI_ENDPOINT is not set: using the bundled Phi simulator at ${endpoint} (${config.phi.model.id}).`);
+    }
+    model = new InferenceChatModel({
+      endpoint,
+      ...(apiKey ? { apiKey } : { credential: await azureCredential() }),
+      ...(config.phi.deployment ? { deployment: config.phi.deployment } : {}),
+      firstByteTimeoutMs: config.phi.firstByteTimeoutMs,
+      idleTimeoutMs: config.phi.idleTimeoutMs,
+      retryBudgetMs: config.phi.retryBudgetMs,
+      maxConcurrency: config.phi.maxConcurrency,
+      logger: { warn: (message) => log(message) },
+    });
+  }
+
+  const store = new CosmosConversationStore(container);
+  const ledger = new CosmosUsageLedger(container);
+  const conversations = new Conversations(store, clock, [config.phi.model]);
+  const turns = new ChatTurns({
+    store, conversations, model, ledger, clock,
+    tokenizerFor: (spec: ModelSpec): ChatTokenizer => tokenizerFor(spec.tokenizer),
+    turnLockSeconds: config.limits.turnLockSeconds,
+    userDailyTokenLimit: config.limits.userDailyTokenLimit,
+    log,
+  });
+  return {
+    config, clock, store, ledger, conversations, turns, model,
+    callers: createCallerResolver(config.auth),
+    close: async () => {
+      for (const close of closers.reverse()) await close();
+    },
+  };
+}
+
+let current: Promise<Services> | undefined;
+
+/** The process's services, built on first use from the environment. */
+export function services(): Promise<Services> {
+  current ??= buildServices(loadConfig());
+  return current;
+}
+
+/** Installs services built elsewhere (the local host, tests) for the handlers to use. */
+export function useServices(built: Services | Promise<Services>): void {
+  current = Promise.resolve(built);
+}

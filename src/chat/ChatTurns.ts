@@ -1,0 +1,282 @@
+import type { Conversation, ConversationSettings, Message, Usage } from './conversation.js';
+import type { ConversationStore, IdempotencyRecord } from './ConversationStore.js';
+import type { Conversations } from './Conversations.js';
+import { checkSettingsForModel } from './Conversations.js';
+import { ChatError, ConflictError, NotFoundError, UpstreamError } from './errors.js';
+import { EventQueue } from './EventQueue.js';
+import { newId, turnMessageIds } from './ids.js';
+import type { ModelSpec } from './modelCatalog.js';
+import type { ChatModel, Clock, FinishReason, GenerationSettings, ModelUsage, PromptMessage } from './ports.js';
+import type { ChatTokenizer } from './tokenizer/ChatTokenizer.js';
+import type { StartedTurn, TurnContext, TurnEvent, TurnOutcomeEvent, TurnRequest } from './turnTypes.js';
+import { secondsToUtcMidnight, utcDay, type UsageLedger } from './UsageLedger.js';
+import { assembleContext } from './contextWindow.js';
+import { contentTokens } from './tokenizer/messageCost.js';
+
+export interface ChatTurnsOptions {
+  readonly store: ConversationStore;
+  readonly conversations: Conversations;
+  readonly model: ChatModel;
+  readonly ledger: UsageLedger;
+  readonly clock: Clock;
+  readonly tokenizerFor: (model: ModelSpec) => ChatTokenizer;
+  /** How long a turn may hold its conversation; a lost instance's lock frees itself after this. */
+  readonly turnLockSeconds: number;
+  readonly userDailyTokenLimit?: number | undefined;
+  /** Attempts to store the final assistant message when the store is failing. */
+  readonly storeAttempts?: number;
+  readonly log?: (message: string, error?: unknown) => void;
+}
+
+interface Prepared {
+  readonly conversation: Conversation;
+  readonly model: ModelSpec;
+  readonly tokenizer: ChatTokenizer;
+  readonly prompt: readonly PromptMessage[];
+  readonly context: TurnContext;
+  readonly settings: GenerationSettings;
+  readonly userTokens: number;
+}
+
+/**
+ * The chat turn: the user message is stored before the model is called, the reply is relayed as it arrives and
+ * stored whatever happens to the client, usage is recorded once per turn.
+ */
+export class ChatTurns {
+  readonly #o: ChatTurnsOptions;
+
+  constructor(options: ChatTurnsOptions) {
+    this.#o = options;
+  }
+
+  /**
+   * Everything that can be refused is refused here, before the user message is stored (the caller answers with
+   * an HTTP status); once this resolves, every failure arrives as the turn's `failed` event.
+   */
+  async start(userId: string, conversationId: string, request: TurnRequest): Promise<StartedTurn> {
+    const { store, clock } = this.#o;
+    const now = clock.now();
+    const [conversation, history, record, spentToday] = await Promise.all([
+      store.getConversation(userId, conversationId),
+      store.allMessages(userId, conversationId),
+      request.idempotencyKey ? store.getIdempotencyRecord(userId, conversationId, request.idempotencyKey) : null,
+      this.#o.userDailyTokenLimit !== undefined ? this.#o.ledger.tokensOn(userId, utcDay(now)) : 0,
+    ]);
+    if (!conversation) throw new NotFoundError('No such conversation.');
+    if (record) return this.#replay(userId, record, request);
+
+    const limit = this.#o.userDailyTokenLimit;
+    if (limit !== undefined && spentToday >= limit) {
+      throw new ChatError('quota_exceeded', `The daily limit of ${limit} tokens is used up until midnight UTC.`, {
+        dailyTokenLimit: limit,
+        usedToday: spentToday,
+      }, secondsToUtcMidnight(now));
+    }
+    if (isLive(conversation, now)) throw new ConflictError();
+
+    const prepared = this.#prepare(conversation, history, request);
+    const turnId = newId('t');
+    const ids = turnMessageIds(turnId);
+    const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
+    const locked = await store.acquireTurn(userId, conversation, { turnId, expiresAt: leaseUntil }, 2);
+    if (!locked) throw new ConflictError();
+
+    const createdAt = now.toISOString();
+    const userMessage: Message = {
+      id: ids.user, conversationId, userId, role: 'user', content: request.content, status: 'complete',
+      createdAt, tokenCount: prepared.userTokens, seq: locked.lastSeq - 1, turnId,
+    };
+    const placeholder: Message = {
+      id: ids.assistant, conversationId, userId, role: 'assistant', content: '', status: 'streaming',
+      createdAt: new Date(now.getTime() + 1).toISOString(), tokenCount: 0, seq: locked.lastSeq, turnId,
+      finishReason: null, model: prepared.model.id, leaseUntil, context: prepared.context,
+    };
+    try {
+      const writes: Promise<unknown>[] = [store.putMessage(userMessage), store.putMessage(placeholder)];
+      if (request.idempotencyKey) {
+        writes.push(store.putIdempotencyRecord(userId, {
+          key: request.idempotencyKey, conversationId, requestHash: request.requestHash, turnId,
+          userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
+        }));
+      }
+      await Promise.all(writes);
+    } catch (error) {
+      await store.finishTurn(userId, conversationId, { turnId, usage: ZERO, messagesAdded: 0, updatedAt: createdAt }).catch(() => {});
+      throw error;
+    }
+
+    const queue = new EventQueue<TurnEvent>();
+    queue.push({ type: 'created', userMessage, assistantMessageId: ids.assistant });
+    const outcome = this.#run(userId, prepared, placeholder, request, queue).catch((error: unknown): TurnOutcomeEvent => {
+      this.#o.log?.('turn crashed', error);
+      return { type: 'failed', error: asChatError(error), message: null };
+    }).then((event) => {
+      queue.push(event);
+      queue.close();
+      return event;
+    });
+    return { userMessage, assistantMessageId: ids.assistant, events: queue, outcome };
+  }
+
+  #prepare(conversation: Conversation, history: readonly Message[], request: TurnRequest): Prepared {
+    const model = this.#o.conversations.modelOf(conversation);
+    checkSettingsForModel(request.settings, model);
+    const merged: ConversationSettings = { ...conversation.settings, ...request.settings };
+    const maxTokens = Math.min(merged.maxTokens ?? model.defaultMaxTokens, model.maxOutputTokens);
+    const tokenizer = this.#o.tokenizerFor(model);
+    const userTokens = contentTokens(tokenizer, request.content);
+    const assembled = assembleContext({
+      model, systemPrompt: conversation.systemPrompt, history,
+      newMessage: { content: request.content, tokenCount: userTokens }, maxTokens,
+    }, tokenizer);
+    const settings: GenerationSettings = {
+      maxTokens,
+      ...(merged.temperature !== undefined ? { temperature: merged.temperature } : {}),
+      ...(merged.topP !== undefined ? { topP: merged.topP } : {}),
+      ...(merged.stop && merged.stop.length ? { stop: merged.stop } : {}),
+      ...(merged.presencePenalty !== undefined ? { presencePenalty: merged.presencePenalty } : {}),
+      ...(merged.frequencyPenalty !== undefined ? { frequencyPenalty: merged.frequencyPenalty } : {}),
+      ...(merged.seed !== undefined ? { seed: merged.seed } : {}),
+    };
+    return { conversation, model, tokenizer, prompt: assembled.messages, context: assembled.context, settings, userTokens };
+  }
+
+  /** Calls the model and relays it; always stores the assistant message and frees the lock. */
+  async #run(
+    userId: string, p: Prepared, placeholder: Message, request: TurnRequest, queue: EventQueue<TurnEvent>,
+  ): Promise<TurnOutcomeEvent> {
+    const deadline = Date.parse(placeholder.leaseUntil ?? '') - 1000;
+    let content = '';
+    let finishReason: FinishReason | null = null;
+    let reported: ModelUsage | null = null;
+    let failure: ChatError | null = null;
+    try {
+      const stream = await this.#o.model.stream({
+        messages: p.prompt, settings: p.settings, ...(request.extra ? { extra: request.extra } : {}),
+      });
+      for await (const event of stream) {
+        if (event.type === 'delta') {
+          if (!event.content) continue;
+          content += event.content;
+          queue.push({ type: 'delta', content: event.content });
+          if (Date.now() > deadline) throw new UpstreamError('upstream_timeout', 'The turn ran longer than its lease.');
+        } else {
+          finishReason = event.finishReason;
+          reported = event.usage;
+        }
+      }
+    } catch (error) {
+      failure = asChatError(error);
+    }
+
+    const filtered = failure?.code === 'content_filtered' || finishReason === 'content_filter';
+    const status: Message['status'] = filtered ? 'filtered' : failure ? (content ? 'incomplete' : 'failed') : 'complete';
+    if (filtered && !failure) failure = new ChatError('content_filtered', "The model's content filter stopped the reply.");
+    const usage = this.#usageOf(p, content, reported, status);
+    const finishedAt = this.#o.clock.now();
+    const message: Message = {
+      ...withoutLease(placeholder),
+      content: status === 'filtered' && !content ? '' : content,
+      status,
+      tokenCount: content ? contentTokens(p.tokenizer, content) : 0,
+      finishReason: filtered ? 'content_filter' : finishReason,
+      model: p.model.id,
+      ...(usage ? { usage } : {}),
+      ...(failure ? { error: { code: failure.code, detail: failure.message } } : {}),
+    };
+    await this.#settle(userId, p, message, usage, finishedAt);
+    return failure ? { type: 'failed', error: failure, message } : { type: 'completed', message, context: p.context };
+  }
+
+  /** The model's own usage; where it sent none but did produce text, the service's exact count, marked estimated. */
+  #usageOf(p: Prepared, content: string, reported: ModelUsage | null, status: Message['status']): Usage | null {
+    if (reported) return { ...reported };
+    if (status === 'failed' || status === 'filtered') return null;
+    const completionTokens = p.tokenizer.countText(content);
+    return { promptTokens: p.context.promptTokens, completionTokens, totalTokens: p.context.promptTokens + completionTokens, estimated: true };
+  }
+
+  /**
+   * Records usage first (the tokens are spent once the model has answered, even if what follows fails), then the
+   * assistant message, then the conversation's totals and lock. Store failures are retried, then logged.
+   */
+  async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<void> {
+    const conversationId = p.conversation.id;
+    if (usage) {
+      await this.#retry('usage', () => this.#o.ledger.record(userId, {
+        turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage,
+      }));
+    }
+    await this.#retry('assistant message', () => this.#o.store.putMessage(message));
+    await this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
+      turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: 2, updatedAt: at.toISOString(),
+    }));
+  }
+
+  async #retry(what: string, operation: () => Promise<unknown>): Promise<void> {
+    const attempts = this.#o.storeAttempts ?? 4;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await operation();
+        return;
+      } catch (error) {
+        if (attempt >= attempts) {
+          this.#o.log?.(`could not store the ${what} after ${attempts} attempts`, error);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** A retried POST: the stored turn, as it is now. */
+  async #replay(userId: string, record: IdempotencyRecord, request: TurnRequest): Promise<StartedTurn> {
+    if (record.requestHash !== request.requestHash) {
+      throw new ChatError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+    }
+    const [userMessage, assistant] = await Promise.all([
+      this.#o.store.getMessage(userId, record.userMessageId),
+      this.#o.store.getMessage(userId, record.assistantMessageId),
+    ]);
+    if (!userMessage) throw new NotFoundError('No such conversation.');
+    const now = this.#o.clock.now();
+    if (!assistant || (assistant.status === 'streaming' && Date.parse(assistant.leaseUntil ?? '') > now.getTime())) {
+      throw new ConflictError('The first request with this Idempotency-Key is still running.');
+    }
+    const final: TurnOutcomeEvent =
+      assistant.status === 'complete'
+        ? { type: 'completed', message: assistant, context: assistant.context ?? emptyContext() }
+        : { type: 'failed', error: storedError(assistant), message: assistant };
+    const queue = new EventQueue<TurnEvent>();
+    queue.push({ type: 'created', userMessage, assistantMessageId: assistant.id });
+    queue.push(final);
+    queue.close();
+    return { userMessage, assistantMessageId: assistant.id, events: queue, outcome: Promise.resolve(final) };
+  }
+}
+
+const ZERO: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+
+function isLive(conversation: Conversation, now: Date): boolean {
+  return conversation.activeTurn !== null && Date.parse(conversation.activeTurn.expiresAt) > now.getTime();
+}
+
+function withoutLease(message: Message): Message {
+  const { leaseUntil: _leaseUntil, ...rest } = message;
+  return rest;
+}
+
+function asChatError(error: unknown): ChatError {
+  return error instanceof ChatError ? error : new ChatError('internal', 'The turn failed unexpectedly.');
+}
+
+function storedError(message: Message): ChatError {
+  if (message.status === 'streaming') return new UpstreamError('upstream_error', 'The turn stopped before it finished.');
+  const code = message.error?.code;
+  const known = code && code !== 'instance_lost' ? (code as ChatError['code']) : 'upstream_error';
+  return new ChatError(known, message.error?.detail ?? 'The turn failed.');
+}
+
+function emptyContext(): TurnContext {
+  return { window: 0, promptTokens: 0, maxTokens: 0, messagesIncluded: 0, messagesDropped: 0 };
+}

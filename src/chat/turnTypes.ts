@@ -1,0 +1,40 @@
+import type { ChatError } from './errors.js';
+import type { ConversationSettings, Message } from './conversation.js';
+import type { ExtraParameters } from './ports.js';
+
+/** What was sent to the model for a turn (the contract's `Context`). */
+export interface TurnContext {
+  readonly window: number;
+  readonly promptTokens: number;
+  readonly maxTokens: number;
+  readonly messagesIncluded: number;
+  readonly messagesDropped: number;
+}
+
+export interface TurnRequest {
+  readonly content: string;
+  readonly settings?: ConversationSettings | undefined;
+  readonly extra?: ExtraParameters | undefined;
+  /** With `requestHash`, makes the POST replayable for 24 h. */
+  readonly idempotencyKey?: string | undefined;
+  /** A digest of the request body: the same key with another body is refused. */
+  readonly requestHash: string;
+}
+
+/** The turn as the client sees it, in order: created, deltas, then exactly one of completed or failed. */
+export type TurnEvent =
+  | { readonly type: 'created'; readonly userMessage: Message; readonly assistantMessageId: string }
+  | { readonly type: 'delta'; readonly content: string }
+  | { readonly type: 'completed'; readonly message: Message; readonly context: TurnContext }
+  | { readonly type: 'failed'; readonly error: ChatError; readonly message: Message | null };
+
+export type TurnOutcomeEvent = Extract<TurnEvent, { type: 'completed' | 'failed' }>;
+
+export interface StartedTurn {
+  readonly userMessage: Message;
+  readonly assistantMessageId: string;
+  /** The events, from `created` on; reading them is optional: the turn runs to its end either way. */
+  readonly events: AsyncIterable<TurnEvent>;
+  /** Settles (never rejects) with the final event once the turn is stored. */
+  readonly outcome: Promise<TurnOutcomeEvent>;
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { app, type HttpResponseInit } from '@azure/functions';
+import type { Services } from '../app.js';
+import { ValidationError } from '../chat/errors.js';
+import type { TurnEvent } from '../chat/turnTypes.js';
+import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
+import { presentMessage } from '../http/present.js';
+import { problemResponse, toProblem } from '../http/problem.js';
+import { parseWith, queryObject, readJson } from '../http/request.js';
+import { listMessagesQuery, postMessageSchema } from '../http/schemas.js';
+import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
+
+app.http('listMessages', {
+  route: 'conversations/{conversationId}/messages',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: forCaller(async (request, _context, s, caller) => {
+    const id = conversationIdOf(request);
+    const query = parseWith(listMessagesQuery, queryObject(request), 'query string');
+    const page = await s.conversations.messages(caller.userId, id, query);
+    const now = s.clock.now();
+    return json(200, { items: page.items.map((m) => presentMessage(m, now)), nextCursor: page.nextCursor });
+  }),
+});
+
+let messageSchema: { limit: number; schema: ReturnType<typeof postMessageSchema> } | undefined;
+
+function schemaFor(s: Services): ReturnType<typeof postMessageSchema> {
+  if (messageSchema?.limit !== s.config.limits.maxContentChars) {
+    messageSchema = { limit: s.config.limits.maxContentChars, schema: postMessageSchema(s.config.limits.maxContentChars) };
+  }
+  return messageSchema.schema;
+}
+
+/** `Idempotency-Key`: printable ASCII, at most 255 characters. */
+function idempotencyKeyOf(header: string | null): string | undefined {
+  if (header === null) return undefined;
+  if (!/^[\x21-\x7E]{1,255}$/.test(header)) {
+    throw new ValidationError('Idempotency-Key must be 1 to 255 printable ASCII characters.', [
+      { field: 'Idempotency-Key', message: 'invalid' },
+    ]);
+  }
+  return header;
+}
+
+function wantsJson(accept: string | null): boolean {
+  if (!accept) return false;
+  const types = accept.split(',').map((t) => t.split(';')[0]?.trim().toLowerCase());
+  return types.includes('application/json') && !types.includes('text/event-stream');
+}
+
+function toSse(event: TurnEvent, now: () => Date): SseEvent {
+  switch (event.type) {
+    case 'created':
+      return { event: 'message.created', data: { userMessage: presentMessage(event.userMessage, now()), assistantMessageId: event.assistantMessageId } };
+    case 'delta':
+      return { event: 'message.delta', data: { content: event.content } };
+    case 'completed':
+      return { event: 'message.completed', data: { message: presentMessage(event.message, now()), context: event.context } };
+    case 'failed':
+      return { event: 'error', data: toProblem(event.error) };
+  }
+}
+
+async function* sseEvents(events: AsyncIterable<TurnEvent>, now: () => Date): AsyncGenerator<SseEvent> {
+  for await (const event of events) yield toSse(event, now);
+}
+
+app.http('postMessage', {
+  route: 'conversations/{conversationId}/messages',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: forCaller(async (request, context, s, caller): Promise<HttpResponseInit> => {
+    const id = conversationIdOf(request);
+    const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
+    const raw = await readJson(request, s.config.limits.maxBodyBytes);
+    const body = parseWith(schemaFor(s), raw, 'body');
+    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
+    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey, requestHash });
+    const now = () => s.clock.now();
+
+    if (wantsJson(request.headers.get('accept'))) {
+      const outcome = await turn.outcome;
+      if (outcome.type === 'failed') return problemResponse(outcome.error, context);
+      return json(201, {
+        userMessage: presentMessage(turn.userMessage, now()),
+        assistantMessage: presentMessage(outcome.message, now()),
+        context: outcome.context,
+      });
+    }
+    const frames = sseFrames(sseEvents(turn.events, now), {
+      pingIntervalMs: s.config.limits.pingIntervalMs,
+      terminal: new Set(['message.completed', 'error']),
+      onBroken: (error) => {
+        context.error('turn stream broke', error);
+        return { event: 'error', data: toProblem(error) };
+      },
+    });
+    return { status: 200, headers: SSE_HEADERS, body: frames };
+  }),
+});
+

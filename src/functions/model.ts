@@ -1,0 +1,22 @@
+import { app } from '@azure/functions';
+import { forCaller, json } from '../http/endpoint.js';
+
+app.http('getModel', {
+  route: 'model',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: forCaller(async (_request, _context, s) => {
+    const spec = s.config.phi.model;
+    const info = await s.model.info();
+    return json(200, {
+      modelName: info?.modelName ?? spec.displayName,
+      modelType: info?.modelType ?? 'chat-completions',
+      modelProviderName: info?.modelProviderName ?? 'Microsoft',
+      contextWindow: spec.contextWindow,
+      maxOutputTokens: spec.maxOutputTokens,
+      defaultMaxTokens: spec.defaultMaxTokens,
+      supportsSystemMessages: spec.supportsSystemMessages,
+      models: s.conversations.servedModels.map((m) => m.id),
+    });
+  }),
+});

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+/**
+ * Request shapes, validated at the edge. These schemas are the single source of the request types: the
+ * handlers use `z.infer` of them, never a second hand-written interface.
+ */
+
+const MAX_TITLE = 200;
+const MAX_SYSTEM_PROMPT = 100_000;
+const MAX_STOP_LENGTH = 64;
+
+/** Printable text: no NUL or other C0 control characters except tab, newline and carriage return, no lone surrogates. */
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    // eslint-disable-next-line no-control-regex
+    .refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s), 'must not contain control characters')
+    .refine((s) => s.isWellFormed(), 'must be well-formed Unicode');
+
+export const settingsSchema = z.strictObject({
+  temperature: z.number().min(0).max(2).optional(),
+  topP: z.number().min(0).max(1).optional(),
+  maxTokens: z.int().min(1).max(131_072).optional(),
+  stop: z.array(text(MAX_STOP_LENGTH).min(1)).max(4).optional(),
+  presencePenalty: z.number().min(-2).max(2).optional(),
+  frequencyPenalty: z.number().min(-2).max(2).optional(),
+  seed: z.int().optional(),
+});
+
+export const createConversationSchema = z.strictObject({
+  title: text(MAX_TITLE).optional(),
+  model: z.string().max(100).optional(),
+  systemPrompt: text(MAX_SYSTEM_PROMPT).nullable().optional(),
+  settings: settingsSchema.optional(),
+});
+
+export const patchConversationSchema = z.strictObject({
+  title: text(MAX_TITLE).optional(),
+  systemPrompt: text(MAX_SYSTEM_PROMPT).nullable().optional(),
+  settings: settingsSchema.optional(),
+});
+
+export const extraSchema = z.strictObject({
+  logprobs: z.boolean().optional(),
+  topLogprobs: z.int().min(0).max(20).optional(),
+  logitBias: z
+    .record(z.string().regex(/^\d{1,6}$/, 'must be a token id'), z.number().min(-100).max(100))
+    .refine((o) => Object.keys(o).length <= 300, 'at most 300 entries')
+    .optional(),
+});
+
+/** `maxContentChars` comes from the settings, so the message schema is built once per process. */
+export function postMessageSchema(maxContentChars: number) {
+  return z.strictObject({
+    content: text(maxContentChars).refine((s) => s.trim().length > 0, 'must not be empty'),
+    settings: settingsSchema.optional(),
+    extra: extraSchema.optional(),
+  });
+}
+
+const limit = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.int().min(1).max(max))
+    .optional()
+    .transform((v) => v ?? fallback);
+
+const cursor = z.string().min(1).max(8192).optional();
+
+export const listConversationsQuery = z.strictObject({ limit: limit(100, 20), cursor });
+
+export const listMessagesQuery = z.strictObject({
+  limit: limit(100, 50),
+  cursor,
+  order: z.enum(['asc', 'desc']).optional().transform((v) => v ?? 'asc'),
+});
+
+const day = z.iso.date();
+export const usageQuery = z.strictObject({ from: day.optional(), to: day.optional() });
+
+export type SettingsInput = z.infer<typeof settingsSchema>;
+export type CreateConversationInput = z.infer<typeof createConversationSchema>;
+export type PatchConversationInput = z.infer<typeof patchConversationSchema>;
+export type PostMessageInput = z.infer<ReturnType<typeof postMessageSchema>>;
+
+/** Ids the server hands out: a prefix and 22 base64url characters (16 random bytes). */
+export const CONVERSATION_ID = /^c_[A-Za-z0-9_-]{22}$/;
