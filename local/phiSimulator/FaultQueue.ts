@@ -14,6 +14,8 @@ export type Fault =
   | { readonly kind: 'dropAfterChunks'; readonly chunks: number }
   /** Wait this long before sending the status line and headers. */
   | { readonly kind: 'firstByteDelayMs'; readonly ms: number }
+  /** Send the status line and headers at once, then wait this long before the first SSE event. */
+  | { readonly kind: 'firstChunkDelayMs'; readonly ms: number }
   /** Leave `usage` out of the response. */
   | { readonly kind: 'noUsage' }
   /** Send an unparsable `data:` line after the first content chunk. */

@@ -277,6 +277,7 @@ class Simulator implements PhiSimulator {
     const kinds = new Set(faults.map((f) => f.kind));
     const delay = faults.find((f) => f.kind === 'chunkDelayMs')?.ms ?? this.#options.chunkDelayMs ?? 0;
     const dropAfter = faults.find((f) => f.kind === 'dropAfterChunks')?.chunks;
+    const firstChunkDelay = faults.find((f) => f.kind === 'firstChunkDelayMs')?.ms ?? 0;
     const filterAfter = faults.find((f) => f.kind === 'filterMidStream')?.afterChunks;
     const chunk = (choices: Wire[] | undefined, extra: Wire = {}): string =>
       JSON.stringify({ ...head, object: 'chat.completion.chunk', ...(choices ? { choices } : {}), ...extra });
@@ -313,6 +314,7 @@ class Simulator implements PhiSimulator {
     let written = 0;
     for (const frame of frames) {
       if (dropAfter !== undefined && written >= dropAfter) return void res.destroy();
+      if (written === 0 && firstChunkDelay > 0) await sleep(firstChunkDelay);
       if (written > 0 && delay > 0) await sleep(delay);
       if (!(await writeFrame(res, frame.data, dropAfter === written + 1))) return;
       written += 1;

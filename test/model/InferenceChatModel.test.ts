@@ -189,6 +189,16 @@ describe('InferenceChatModel against the Phi simulator', () => {
     expect(m.load.inFlight).toBe(0);
   });
 
+  it('counts the wait for the first event against the first-byte deadline when headers come early', async () => {
+    sim.faults.next({ kind: 'firstChunkDelayMs', ms: 1_000 });
+    const m = model({ firstByteTimeoutMs: 150, idleTimeoutMs: 5_000 });
+    const outcome = await run(m);
+    expect(outcome.deltas).toEqual([]);
+    expect(upstream(outcome.error).code).toBe('upstream_timeout');
+    expect(sim.completionRequests).toHaveLength(1);
+    expect(m.load.inFlight).toBe(0);
+  });
+
   it('never retries after the first delta: a drop after 3 chunks yields 2 deltas, then upstream_error, 1 request', async () => {
     sim.faults.next({ kind: 'dropAfterChunks', chunks: 3 });
     const m = model();
