@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import type { Container } from '@azure/cosmos';
+import { createLocalHost, loadFunctionsApp, type LocalHost } from '../../local/host/index.js';
+import { startEmbeddedCosmos, type EmbeddedCosmos } from '../../local/embeddedCosmos.js';
+import type { PhiSimulator, PhiSimulatorOptions } from '../../local/phiSimulator/startPhiSimulator.js';
+import { buildServices, useServices, type Services } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { openChatContainer } from '../../src/store/cosmosContainer.js';
+import { TestClock } from './clock.js';
+import { startTestSimulator } from './simulator.js';
+
+export interface TestApp {
+  /** `http://127.0.0.1:<port>/api` */
+  readonly api: string;
+  readonly host: LocalHost;
+  readonly sim: PhiSimulator;
+  readonly cosmos: EmbeddedCosmos;
+  readonly container: Container;
+  readonly services: Services;
+  readonly clock: TestClock;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  /** Extra settings, as environment variables. */
+  readonly env?: Record<string, string>;
+  readonly simulator?: Partial<PhiSimulatorOptions>;
+}
+
+/**
+ * The whole service as `npm start` runs it, on real sockets: the local host serving the app's registered
+ * functions, the embedded Cosmos-protocol server over HTTPS and the Phi simulator over HTTP.
+ */
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const registry = await loadFunctionsApp({ mainGlob: 'src/functions/*.ts' });
+  const [cosmos, sim] = await Promise.all([startEmbeddedCosmos(), startTestSimulator({ ...options.simulator })]);
+  const config = loadConfig({
+    PHI_ENDPOINT: sim.url,
+    PHI_API_KEY: 'test-key',
+    PHI_MODEL: sim.model.id,
+    COSMOS_ENDPOINT: cosmos.endpoint,
+    COSMOS_KEY: cosmos.key,
+    COSMOS_DATABASE: `test-${randomUUID()}`,
+    PHI_RETRY_BUDGET_MS: '2000',
+    ...options.env,
+  });
+  const container = await openChatContainer({ endpoint: cosmos.endpoint, key: cosmos.key, database: config.cosmos.database });
+  const clock = new TestClock();
+  const services = await buildServices(config, { clock, container });
+  useServices(services);
+  const host = await createLocalHost({ app: registry, logger: { info() {}, error() {} } });
+  return {
+    api: `${host.url}/api`, host, sim, cosmos, container, services, clock,
+    close: async () => {
+      await host.close();
+      await services.close();
+      await Promise.all([sim.close(), cosmos.close()]);
+    },
+  };
+}
