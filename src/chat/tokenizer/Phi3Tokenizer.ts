@@ -9,8 +9,14 @@ interface SpecialToken {
   readonly rstrip: boolean;
 }
 
-/** Phi-3's added tokens, recognised in any text (Hugging Face splits them out before the model's BPE). */
+/**
+ * Phi-3's added tokens (its tokenizer_config.json `added_tokens_decoder`), recognised in any text: Hugging Face
+ * splits every added token out before the model's BPE, Llama's `<unk>`, `<s>` and `</s>` included.
+ */
 export const PHI3_SPECIAL_TOKENS: readonly SpecialToken[] = [
+  { text: '<unk>', id: 0, rstrip: false },
+  { text: '<s>', id: 1, rstrip: false },
+  { text: '</s>', id: 2, rstrip: true },
   { text: '<|endoftext|>', id: 32_000, rstrip: false },
   { text: '<|assistant|>', id: 32_001, rstrip: true },
   { text: '<|placeholder1|>', id: 32_002, rstrip: true },
@@ -52,14 +58,15 @@ function skipWhiteSpace(text: string, from: number): number {
 }
 
 function specialAt(text: string, at: number): SpecialToken | undefined {
+  // No added token is a prefix of another, so the first that matches is the only one.
   for (const token of PHI3_SPECIAL_TOKENS) if (text.startsWith(token.text, at)) return token;
   return undefined;
 }
 
 /**
  * Phi-3 mini/medium and Phi-3.5 mini/MoE: Llama-2 SentencePiece plus Phi-3's added tokens. A prompt is
- * `<|role|>\n{content}<|end|>\n` per message then `<|assistant|>\n`, no BOS. Every special token but
- * `<|endoftext|>` strips the whitespace to its right, so a message costs 2 + `countText(content)` whatever its
+ * `<|role|>\n{content}<|end|>\n` per message then `<|assistant|>\n`, no BOS. The role markers and `<|end|>`
+ * strip the whitespace to their right, so a message costs 2 + `countText(content)` whatever its
  * neighbours, and the generation prompt 1. Each text segment between special tokens gets the dummy prefix.
  */
 export class Phi3Tokenizer implements ChatTokenizer {
@@ -108,7 +115,7 @@ export class Phi3Tokenizer implements ChatTokenizer {
     let segmentStart = skipWhiteSpace(text, 0);
     let searchFrom = segmentStart;
     for (;;) {
-      const at = text.indexOf('<|', searchFrom);
+      const at = text.indexOf('<', searchFrom);
       if (at < 0) break;
       const token = specialAt(text, at);
       if (token === undefined) {

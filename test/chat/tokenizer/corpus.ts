@@ -44,4 +44,5 @@ export const CORPUS: readonly string[] = [
   'near misses <|end| <|end|x <| end|> <|END|> <<|end|>> <|<|system|>',
   '<|placeholder1|><|placeholder6|>\n\n<|placeholder3|>tight',
   '<s> </s> <unk> look like Llama specials',
+  'html <b>bold</b> <s>struck</s>  <unk>x <<s>> </s\n',
 ];

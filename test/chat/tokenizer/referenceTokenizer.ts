@@ -3,10 +3,13 @@ import type { PromptMessage } from '../../../src/chat/ports.js';
 
 /**
  * The Phi-3 prompt as Hugging Face builds it, written independently of the project's tokenizer: split on the
- * added tokens with a regular expression, strip White_Space after every token but `<|endoftext|>`, and encode
+ * added tokens with a regular expression, strip White_Space after every token but `<unk>`, `<s>` and `<|endoftext|>`, and encode
  * each segment with llama-tokenizer-js (slow, known right).
  */
 const SPECIAL_IDS: Readonly<Record<string, number>> = {
+  '<unk>': 0,
+  '<s>': 1,
+  '</s>': 2,
   '<|endoftext|>': 32000,
   '<|assistant|>': 32001,
   '<|placeholder1|>': 32002,
@@ -19,7 +22,8 @@ const SPECIAL_IDS: Readonly<Record<string, number>> = {
   '<|placeholder6|>': 32009,
   '<|user|>': 32010,
 };
-const SPLIT = /(<\|(?:endoftext|assistant|placeholder[1-6]|system|end|user)\|>)/;
+const SPLIT = /(<unk>|<s>|<\/s>|<\|(?:endoftext|assistant|placeholder[1-6]|system|end|user)\|>)/;
+const NO_RSTRIP = new Set(['<unk>', '<s>', '<|endoftext|>']);
 const LEADING_WHITE_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/;
 
 export function referenceSegment(text: string): number[] {
@@ -34,7 +38,7 @@ export function referencePromptIds(messages: readonly PromptMessage[]): number[]
   parts.forEach((part, i) => {
     if (i % 2 === 1) {
       ids.push(SPECIAL_IDS[part] as number);
-      strip = part !== '<|endoftext|>';
+      strip = !NO_RSTRIP.has(part);
       return;
     }
     ids.push(...referenceSegment(strip ? part.replace(LEADING_WHITE_SPACE, '') : part));
