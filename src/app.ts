@@ -87,6 +87,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       endpoint,
       ...(apiKey ? { apiKey } : { credential: await azureCredential() }),
       ...(config.phi.deployment ? { deployment: config.phi.deployment } : {}),
+      ...(config.phi.tokenScope ? { tokenScope: config.phi.tokenScope } : {}),
       firstByteTimeoutMs: config.phi.firstByteTimeoutMs,
       idleTimeoutMs: config.phi.idleTimeoutMs,
       retryBudgetMs: config.phi.retryBudgetMs,

@@ -9,6 +9,8 @@ export interface Config {
     readonly apiKey: string | undefined;
     readonly model: ModelSpec;
     readonly deployment: string | undefined;
+    /** Entra ID scope for the model endpoint; unset: the SDK's `https://ml.azure.com/.default`. */
+    readonly tokenScope: string | undefined;
     /** Time allowed for the model's first byte before `upstream_timeout`. */
     readonly firstByteTimeoutMs: number;
     /** Silence allowed between two chunks of a started stream before it counts as dropped. */
@@ -115,6 +117,12 @@ export function loadConfig(env: Env = process.env): Config {
       if (value === undefined) throw new ConfigError(name, 'required when AUTH_MODE=jwt', '');
     }
   }
+  // In Azure there is no embedded store or simulator to fall back to: a missing endpoint is a deployment error.
+  if (deployed) {
+    for (const name of ['PHI_ENDPOINT', 'COSMOS_ENDPOINT']) {
+      if (text(env, name) === undefined) throw new ConfigError(name, 'required when running in Azure (the embedded store and simulator are for local runs)', '');
+    }
+  }
   const origins = (text(env, 'CORS_ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
@@ -128,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey: text(env, 'PHI_API_KEY'),
       model,
       deployment: text(env, 'PHI_DEPLOYMENT'),
+      tokenScope: text(env, 'PHI_TOKEN_SCOPE'),
       firstByteTimeoutMs: required(integer(env, 'PHI_FIRST_BYTE_TIMEOUT_MS', 60_000, 100, 600_000)),
       idleTimeoutMs: required(integer(env, 'PHI_IDLE_TIMEOUT_MS', 60_000, 100, 600_000)),
       maxConcurrency: required(integer(env, 'PHI_MAX_CONCURRENCY', 64, 1, 10_000)),

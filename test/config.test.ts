@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
+/** What a deployment always sets: the app refuses to fall back to the embedded store or simulator in Azure. */
+const AZURE = { PHI_ENDPOINT: 'https://phi.example.com', COSMOS_ENDPOINT: 'https://db.documents.azure.com:443/' };
+
 describe('loadConfig: AUTH_MODE', () => {
   it('defaults to dev for a local run', () => {
     expect(loadConfig({}).auth.mode).toBe('dev');
@@ -8,14 +11,14 @@ describe('loadConfig: AUTH_MODE', () => {
   });
 
   it.each([['WEBSITE_INSTANCE_ID'], ['WEBSITE_SITE_NAME']])('defaults to appservice when %s says the service is deployed', (variable) => {
-    const config = loadConfig({ [variable]: 'x' });
+    const config = loadConfig({ ...AZURE, [variable]: 'x' });
     expect(config.deployed).toBe(true);
     expect(config.auth.mode).toBe('appservice');
   });
 
   it.each([['WEBSITE_INSTANCE_ID'], ['WEBSITE_SITE_NAME']])('refuses to start in dev mode when %s is set', (variable) => {
-    expect(() => loadConfig({ AUTH_MODE: 'dev', [variable]: 'x' })).toThrow(ConfigError);
-    expect(() => loadConfig({ AUTH_MODE: 'dev', [variable]: 'x' })).toThrow(/AUTH_MODE/);
+    expect(() => loadConfig({ ...AZURE, AUTH_MODE: 'dev', [variable]: 'x' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...AZURE, AUTH_MODE: 'dev', [variable]: 'x' })).toThrow(/AUTH_MODE/);
   });
 
   it('ignores a deployment variable that is set but blank', () => {
@@ -36,8 +39,52 @@ describe('loadConfig: AUTH_MODE', () => {
   });
 
   it('accepts jwt and appservice when deployed', () => {
-    expect(loadConfig({ AUTH_MODE: 'appservice', WEBSITE_SITE_NAME: 'app' }).auth.mode).toBe('appservice');
-    const jwt = { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a', JWT_JWKS_URI: 'https://i/keys', WEBSITE_SITE_NAME: 'app' };
+    expect(loadConfig({ ...AZURE, AUTH_MODE: 'appservice', WEBSITE_SITE_NAME: 'app' }).auth.mode).toBe('appservice');
+    const jwt = { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a', JWT_JWKS_URI: 'https://i/keys', WEBSITE_SITE_NAME: 'app', ...AZURE };
     expect(loadConfig(jwt).auth.mode).toBe('jwt');
+  });
+});
+
+describe('loadConfig: endpoints and values', () => {
+  it('needs PHI_ENDPOINT and COSMOS_ENDPOINT when deployed, naming the missing one', () => {
+    expect(() => loadConfig({ WEBSITE_SITE_NAME: 'app', COSMOS_ENDPOINT: AZURE.COSMOS_ENDPOINT })).toThrow(/^PHI_ENDPOINT=.*required when running in Azure/);
+    expect(() => loadConfig({ WEBSITE_SITE_NAME: 'app', PHI_ENDPOINT: AZURE.PHI_ENDPOINT })).toThrow(/^COSMOS_ENDPOINT=.*required when running in Azure/);
+  });
+
+  it('uses the embedded parts locally and the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config.phi.endpoint).toBeUndefined();
+    expect(config.cosmos).toEqual({ endpoint: undefined, key: undefined, database: 'chat' });
+    expect(config.phi.model.id).toBe('phi-3.5-mini-instruct');
+    expect(config.port).toBe(7071);
+    expect(config.limits.userDailyTokenLimit).toBeUndefined();
+    expect(config.limits.maxBodyBytes).toBe(1_048_576);
+  });
+
+  it.each([
+    ['PORT', 'abc', /^PORT="abc" is not valid: a whole number from 1 to 65535$/],
+    ['PORT', '70000', /^PORT=/],
+    ['PHI_MODEL', 'gpt-4', /^PHI_MODEL="gpt-4" is not valid: one of phi-3.5-mini-instruct, /],
+    ['PHI_ENDPOINT', 'not a url', /^PHI_ENDPOINT="not a url" is not valid: an absolute http\(s\) URL$/],
+    ['COSMOS_ENDPOINT', 'ftp://x', /^COSMOS_ENDPOINT=/],
+    ['USER_DAILY_TOKEN_LIMIT', '-5', /^USER_DAILY_TOKEN_LIMIT=/],
+    ['USER_DAILY_TOKEN_LIMIT', '1.5', /^USER_DAILY_TOKEN_LIMIT=/],
+    ['CORS_ALLOWED_ORIGINS', 'https://ok.example,not an origin', /^CORS_ALLOWED_ORIGINS="not an origin"/],
+  ])('refuses %s=%s with one line naming it and what is allowed', (name, value, message) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('accepts a model id in any case and trims endpoint slashes', () => {
+    const config = loadConfig({ PHI_MODEL: 'Phi-3-Mini-4K-Instruct', PHI_ENDPOINT: 'https://x.example/models/' });
+    expect(config.phi.model.contextWindow).toBe(4096);
+    expect(config.phi.endpoint).toBe('https://x.example/models');
   });
 });

@@ -20,6 +20,8 @@ export interface InferenceChatModelOptions {
   readonly apiKey?: string;
   /** Microsoft Entra ID credential (the composition root passes `DefaultAzureCredential`), used without a key. */
   readonly credential?: TokenCredential;
+  /** `PHI_TOKEN_SCOPE`: the Entra ID scope for `credential` (Foundry endpoints want Cognitive Services'). */
+  readonly tokenScope?: string;
   /** `PHI_DEPLOYMENT`: sent as the body's `model` when set. */
   readonly deployment?: string;
   readonly firstByteTimeoutMs: number;
@@ -89,6 +91,7 @@ export class InferenceChatModel implements ChatModel {
     this.#client = createModelClient(options.endpoint, credential, {
       allowInsecureConnection: isLoopback(options.endpoint),
       retryOptions: { maxRetries: 0 },
+      ...(options.tokenScope ? { credentials: { scopes: [options.tokenScope] } } : {}),
     });
   }
 

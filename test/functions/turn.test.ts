@@ -16,6 +16,12 @@ const post = (id: string, content: string, headers: Record<string, string> = {})
 
 const history = async (id: string) => (await call(t.api, 'GET', `/conversations/${id}/messages`, { user: USER })).body.items;
 
+/** The messages a recorded completion request sent. */
+function sent(index: number): { role: string; content: string }[] {
+  const request = index < 0 ? t.sim.completionRequests.at(index) : t.sim.completionRequests[index];
+  return (request?.body as { messages: { role: string; content: string }[] }).messages;
+}
+
 function names(res: TurnResponse): string[] {
   return res.events.map((e) => e.event);
 }
@@ -47,8 +53,8 @@ describe('a normal turn', () => {
     const reported = t.sim.completionRequests[0]!;
     expect(t.sim.completionRequests).toHaveLength(1);
     // The system prompt is folded into the first user turn: nothing is sent with role "system".
-    expect(reported.body.messages.map((m: { role: string }) => m.role)).toEqual(['user']);
-    expect(reported.body.messages[0].content).toBe('You are a helpful assistant.\n\nHow many languages are in the world?');
+    expect(sent(0).map((m) => m.role)).toEqual(['user']);
+    expect(sent(0)[0]!.content).toBe('You are a helpful assistant.\n\nHow many languages are in the world?');
     expect(completed.message.content).toBe(deltaText(res));
     expect(completed.message.status).toBe('complete');
     expect(completed.message.finishReason).toBe('stop');
@@ -87,9 +93,8 @@ describe('a normal turn', () => {
     await post(id, 'First question', { accept: 'application/json' });
     const second = await post(id, 'Second question', { accept: 'application/json' });
     expect(second.body.context.messagesIncluded).toBe(3);
-    const sent = t.sim.completionRequests.at(-1)!.body.messages;
-    expect(sent.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant', 'user']);
-    expect(sent[2].content).toBe('Second question');
+    expect(sent(-1).map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+    expect(sent(-1)[2]!.content).toBe('Second question');
   });
 });
 

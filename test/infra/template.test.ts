@@ -49,7 +49,7 @@ const PLATFORM_SETTINGS = [
  * Settings the template sets ahead of the app: the Foundry deployment needs a token for the Cognitive Services
  * scope, not the SDK's default ml.azure.com one. Once src/config.ts reads one, the test asks to drop it from here.
  */
-const SETTINGS_AHEAD_OF_THE_APP = ['PHI_TOKEN_SCOPE'];
+const SETTINGS_AHEAD_OF_THE_APP: string[] = [];
 
 /** Models the template may deploy before the catalog knows them; the test asks to drop an id once it does. */
 const MODELS_AHEAD_OF_THE_CATALOG = ['phi-4'];
