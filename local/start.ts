@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const { buildServices, useServices } = await import('../src/app.js');
   const services = await buildServices(config);
   useServices(services);
-  const host = await createLocalHost({ app: registry, port: config.port });
+  const host = await createLocalHost({ app: registry, port: config.port, corsAllowedOrigins: config.corsAllowedOrigins });
   console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);
 
   const stop = async () => {

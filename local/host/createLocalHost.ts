@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CorsPolicy } from './cors.js';
 import type { FunctionsRegistry } from './functionsCoreStandIn.js';
 import { invokeHttpFunction, runAppHooks } from './invokeHttpFunction.js';
 import { readRoutePrefix } from './readRoutePrefix.js';
-import { RouteTable } from './routeTable.js';
+import { RouteTable, type RouteResolution } from './routeTable.js';
 import { writeHttpResponse } from './writeHttpResponse.js';
 import { writeProblem } from './writeProblem.js';
 
@@ -26,7 +27,20 @@ export interface LocalHostOptions {
   /** host.json to read the route prefix from; `./host.json` by default. */
   readonly hostJsonPath?: string;
   readonly logger?: LocalHostLogger;
+  /**
+   * Origins browser apps may call from (`CORS_ALLOWED_ORIGINS`): exact origins or `*`. Empty or absent: no
+   * CORS headers at all. In Azure the platform's CORS setting does this instead (set by the infra).
+   */
+  readonly corsAllowedOrigins?: readonly string[];
+  /**
+   * Largest request head Node accepts, in bytes; bigger gets 431. 32 KiB by default, twice Node's 16 KiB,
+   * so a large Entra ID token (many group claims) fits. Azure's front end enforces its own limits.
+   */
+  readonly maxHeaderSize?: number;
 }
+
+/** See {@link LocalHostOptions.maxHeaderSize}. */
+export const DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
 
 /** A running local host. */
 export interface LocalHost {
@@ -53,11 +67,13 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
   const logger = options.logger ?? consoleLogger;
   const routePrefix = options.routePrefix ?? readRoutePrefix(options.hostJsonPath ?? 'host.json');
   const routes = new RouteTable(options.app.httpFunctions, routePrefix);
+  const cors = new CorsPolicy(options.corsAllowedOrigins ?? []);
   const inFlight = new Set<Promise<void>>();
 
   await runAppHooks(options.app, 'appStart');
-  const server = createServer({ noDelay: true }, (req, res) => {
-    const handled = handle(options.app, routes, logger, req, res).catch((error: unknown) => {
+  const serverOptions = { noDelay: true, maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE };
+  const server = createServer(serverOptions, (req, res) => {
+    const handled = handle(options.app, routes, cors, logger, req, res).catch((error: unknown) => {
       logger.error(`local host: unexpected failure on ${req.method} ${pathOf(req)}`, error);
       if (!res.headersSent) writeProblem(res, 500, 'internal', 'The server failed to answer.');
       else res.destroy();
@@ -93,6 +109,7 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
 async function handle(
   app: FunctionsRegistry,
   routes: RouteTable,
+  cors: CorsPolicy,
   logger: LocalHostLogger,
   req: IncomingMessage,
   res: ServerResponse,
@@ -103,6 +120,23 @@ async function handle(
   let note = '';
   try {
     const resolution = routes.resolve(method, path);
+    const decision = cors.decide(req, methodsOf(resolution));
+    if (decision.kind === 'preflight') {
+      req.resume();
+      res.writeHead(204, decision.headers).end();
+      return;
+    }
+    if (decision.kind === 'preflight_refused') {
+      // Any answer without Access-Control-Allow-Origin fails the preflight in the browser; a 403 with a
+      // problem (rather than a bare 204) says why in the network panel and in curl.
+      req.resume();
+      writeProblem(res, 403, 'origin_not_allowed', `The origin ${decision.origin} is not in CORS_ALLOWED_ORIGINS.`);
+      return;
+    }
+    if (decision.kind === 'actual') {
+      // Set before anything answers, so host problems (404, 405, 500) are readable by the browser app too.
+      for (const [name, value] of Object.entries(decision.headers)) res.setHeader(name, value);
+    }
     if (resolution.kind === 'not_found') {
       req.resume();
       writeProblem(res, 404, 'not_found', `No route matches ${method} ${path}.`);
@@ -141,6 +175,12 @@ async function handle(
     const ms = Math.round(performance.now() - started);
     logger.info(`${method} ${path} ${res.statusCode} ${ms}ms${note}`);
   }
+}
+
+/** The methods served at the request's path, whatever its own method; undefined for an unknown path. */
+function methodsOf(resolution: RouteResolution): readonly string[] | undefined {
+  if (resolution.kind === 'match') return resolution.registration.methods;
+  return resolution.kind === 'method_not_allowed' ? resolution.allow : undefined;
 }
 
 function readBody(req: IncomingMessage): Promise<Uint8Array> {
