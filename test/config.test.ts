@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 /** What a deployment always sets: the app refuses to fall back to the embedded store or simulator in Azure. */
@@ -86,5 +87,23 @@ describe('loadConfig: endpoints and values', () => {
     const config = loadConfig({ PHI_MODEL: 'Phi-3-Mini-4K-Instruct', PHI_ENDPOINT: 'https://x.example/models/' });
     expect(config.phi.model.contextWindow).toBe(4096);
     expect(config.phi.endpoint).toBe('https://x.example/models');
+  });
+});
+
+describe('local.settings.sample.json (for func start)', () => {
+  const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
+  const read = new Set([...readFileSync('src/config.ts', 'utf8').matchAll(/(?:text|integer|url)\(env, '([A-Z_]+)'/g)].map((m) => m[1]!));
+
+  it('lists every setting the app reads (but the local port and the platform variables)', () => {
+    const missing = [...read].filter((name) => !(name in sample.Values) && name !== 'PORT' && !name.startsWith('WEBSITE_'));
+    expect(read.size).toBeGreaterThan(20);
+    expect(missing).toEqual([]);
+  });
+
+  it('is a working local configuration as it stands', () => {
+    const config = loadConfig(sample.Values);
+    expect(config.auth.mode).toBe('dev');
+    expect(config.phi.endpoint).toBeUndefined();
+    expect(config.cosmos.endpoint).toBeUndefined();
   });
 });
