@@ -14,10 +14,14 @@ import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument } fro
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const RECENT_TURNS_KEPT = 32;
 const OPTIMISTIC_RETRIES = 8;
+/** Conversation documents remembered from their last read, so a turn can take its lock without reading again. */
+const LAST_READ_KEPT = 1_000;
 
 /** Conversations, messages and idempotency records in one Cosmos container partitioned by `/userId`. */
 export class CosmosConversationStore implements ConversationStore {
   readonly #container: Container;
+  /** The last document read per conversation (insertion order = age). Only ever used under its own etag. */
+  readonly #lastRead = new Map<string, ConversationDocument>();
 
   constructor(container: Container) {
     this.#container = container;
@@ -71,15 +75,24 @@ export class CosmosConversationStore implements ConversationStore {
   }
 
   async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
-    const doc = await this.#readConversation(userId, conversationId);
-    if (!doc) return false;
-    if (!doc.deletedAt) {
-      // Hide it from every read first: if this instance dies below, nothing half-exists for the client.
-      doc.deletedAt = new Date().toISOString();
-      await guard(() => this.#container.item(doc.id, userId).replace(doc));
+    for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
+      const doc = await this.#readConversation(userId, conversationId);
+      if (!doc) return false;
+      if (!doc.deletedAt) {
+        // Hide it from every read first: if this instance dies below, nothing half-exists for the client. The etag
+        // keeps a turn lock taken meanwhile from being overwritten (the purge below must see it).
+        doc.deletedAt = new Date().toISOString();
+        try {
+          await this.#container.item(doc.id, userId).replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
+        } catch (error) {
+          if (cosmosStatus(error) === 412) continue;
+          return guard(() => Promise.reject(error));
+        }
+      }
+      await this.#purge(userId, doc);
+      return true;
     }
-    await this.#purge(userId, conversationId);
-    return true;
+    throw new PreconditionFailedError('The conversation kept changing; try again.');
   }
 
   async listMessages(
@@ -108,11 +121,16 @@ export class CosmosConversationStore implements ConversationStore {
     return doc && doc.type === 'message' ? toMessage(doc) : null;
   }
 
-  async acquireTurn(userId: string, conversation: Pick<Conversation, 'id'>, turn: ActiveTurn, seqCount: number): Promise<Conversation | null> {
+  async acquireTurn(
+    userId: string, conversation: Pick<Conversation, 'id'> & Partial<Pick<Conversation, 'etag'>>, turn: ActiveTurn, seqCount: number,
+    now: Date = new Date(),
+  ): Promise<Conversation | null> {
     for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
-      const doc = await this.#readConversation(userId, conversation.id);
+      // First try: the document the caller just read (same etag), saving a round trip before the model call. The
+      // replace is conditional on that etag, so a stale copy only costs a 412 and a fresh read.
+      const doc = (attempt === 0 ? this.#remembered(userId, conversation) : null) ?? (await this.#readConversation(userId, conversation.id));
       if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
-      if (doc.activeTurn && doc.activeTurn.turnId !== turn.turnId && Date.parse(doc.activeTurn.expiresAt) > Date.now()) {
+      if (doc.activeTurn && doc.activeTurn.turnId !== turn.turnId && Date.parse(doc.activeTurn.expiresAt) > now.getTime()) {
         return null;
       }
       doc.activeTurn = turn;
@@ -121,6 +139,7 @@ export class CosmosConversationStore implements ConversationStore {
         const { resource } = await this.#container
           .item(doc.id, userId)
           .replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
+        this.#remember(resource as ConversationDocument);
         return toConversation(resource as ConversationDocument);
       } catch (error) {
         if (cosmosStatus(error) !== 412) await guard(() => Promise.reject(error));
@@ -135,6 +154,14 @@ export class CosmosConversationStore implements ConversationStore {
   }
 
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
+    const tombstone = await this.#readConversation(userId, conversationId);
+    if (tombstone?.deletedAt) {
+      // Deleted while this turn ran: its last messages were written after the purge. This turn writes nothing
+      // more, so the delete can now finish (its lock released: the tombstone goes too, unless another turn holds it).
+      const activeTurn = tombstone.activeTurn?.turnId === outcome.turnId ? null : tombstone.activeTurn;
+      await this.#purge(userId, { ...tombstone, activeTurn });
+      return;
+    }
     try {
       await this.#modifyConversation(userId, conversationId, undefined, (doc) => {
         if (doc.activeTurn?.turnId === outcome.turnId) doc.activeTurn = null;
@@ -190,13 +217,12 @@ export class CosmosConversationStore implements ConversationStore {
   async sweepDeleted(): Promise<number> {
     const { resources } = await guard(() =>
       this.#container.items
-        .query<{ id: string; userId: string }>(
-          'SELECT c.id, c.userId FROM c WHERE c.type = "conversation" AND IS_DEFINED(c.deletedAt)',
-        )
+        .query<ConversationDocument>('SELECT * FROM c WHERE c.type = "conversation" AND IS_DEFINED(c.deletedAt)')
         .fetchAll(),
     );
-    for (const { id, userId } of resources) await this.#purge(userId, id);
-    return resources.length;
+    let finished = 0;
+    for (const doc of resources) if (await this.#purge(doc.userId, doc)) finished += 1;
+    return finished;
   }
 
   async ping(): Promise<void> {
@@ -215,8 +241,13 @@ export class CosmosConversationStore implements ConversationStore {
     };
   }
 
-  /** Deletes a conversation's messages and idempotency records, then the conversation document itself. */
-  async #purge(userId: string, conversationId: string): Promise<void> {
+  /**
+   * Deletes a deleted conversation's messages and idempotency records, then its document. While a live turn still
+   * holds the lock, the document stays as a tombstone (invisible to reads): that turn may still write its messages,
+   * and its `finishTurn`, or a later sweep once the lock has expired, purges again. Returns true when all is gone.
+   */
+  async #purge(userId: string, tombstone: ConversationDocument): Promise<boolean> {
+    const conversationId = tombstone.id;
     const { resources } = await guard(() =>
       this.#container.items
         .query<{ id: string }>(
@@ -234,7 +265,10 @@ export class CosmosConversationStore implements ConversationStore {
     for (let i = 0; i < resources.length; i += 16) {
       await Promise.all(resources.slice(i, i + 16).map(({ id }) => this.#deleteIfExists(id, userId)));
     }
+    const turn = tombstone.activeTurn;
+    if (turn && Date.parse(turn.expiresAt) > Date.now()) return false;
     await this.#deleteIfExists(conversationId, userId);
+    return true;
   }
 
   async #deleteIfExists(id: string, userId: string): Promise<void> {
@@ -247,7 +281,26 @@ export class CosmosConversationStore implements ConversationStore {
 
   async #readConversation(userId: string, conversationId: string): Promise<ConversationDocument | null> {
     const doc = await this.#read<ConversationDocument>(conversationId, userId);
-    return doc && doc.type === 'conversation' && doc.userId === userId ? doc : null;
+    if (!doc || doc.type !== 'conversation' || doc.userId !== userId) return null;
+    this.#remember(doc);
+    return doc;
+  }
+
+  #remember(doc: ConversationDocument): void {
+    const key = `${doc.userId}\n${doc.id}`;
+    this.#lastRead.delete(key);
+    this.#lastRead.set(key, structuredClone(doc));
+    if (this.#lastRead.size > LAST_READ_KEPT) {
+      const oldest = this.#lastRead.keys().next();
+      if (!oldest.done) this.#lastRead.delete(oldest.value);
+    }
+  }
+
+  /** A copy of the remembered document if it is the version the caller holds (same etag), else null. */
+  #remembered(userId: string, conversation: Pick<Conversation, 'id'> & Partial<Pick<Conversation, 'etag'>>): ConversationDocument | null {
+    const doc = this.#lastRead.get(`${userId}\n${conversation.id}`);
+    if (!doc || conversation.etag === undefined || (doc._etag ?? '').replace(/"/g, '') !== conversation.etag) return null;
+    return structuredClone(doc);
   }
 
   async #read<T extends ItemDefinition>(id: string, userId: string): Promise<T | null> {
