@@ -78,7 +78,7 @@ export class ChatTurns {
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
     const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
-    const locked = await store.acquireTurn(userId, conversation, { turnId, expiresAt: leaseUntil }, 2);
+    const locked = await store.acquireTurn(userId, conversation, { turnId, expiresAt: leaseUntil }, 2, now);
     if (!locked) throw new ConflictError();
 
     const createdAt = now.toISOString();
@@ -159,7 +159,7 @@ export class ChatTurns {
           if (!event.content) continue;
           content += event.content;
           queue.push({ type: 'delta', content: event.content });
-          if (Date.now() > deadline) throw new UpstreamError('upstream_timeout', 'The turn ran longer than its lease.');
+          if (this.#o.clock.now().getTime() > deadline) throw new UpstreamError('upstream_timeout', 'The turn ran longer than its lease.');
         } else {
           finishReason = event.finishReason;
           reported = event.usage;

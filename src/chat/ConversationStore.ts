@@ -58,10 +58,10 @@ export interface ConversationStore {
   getMessage(userId: string, messageId: string): Promise<Message | null>;
 
   /**
-   * Takes the conversation's turn lock if it is free or expired, reserving `seqCount` sequence numbers.
+   * Takes the conversation's turn lock if it is free or expired at `now`, reserving `seqCount` sequence numbers.
    * Returns the conversation as locked, or null when another live turn holds it.
    */
-  acquireTurn(userId: string, conversation: Pick<Conversation, 'id'>, turn: ActiveTurn, seqCount: number): Promise<Conversation | null>;
+  acquireTurn(userId: string, conversation: Pick<Conversation, 'id'>, turn: ActiveTurn, seqCount: number, now?: Date): Promise<Conversation | null>;
   /** Creates or replaces a message (ids are deterministic per turn, so a retry overwrites rather than duplicates). */
   putMessage(message: Message): Promise<Message>;
   /** Adds the turn's usage and messages to the conversation and frees the lock, once per turn id. */

@@ -4,10 +4,14 @@ import { ChatError, ValidationError, type FieldError } from '../chat/errors.js';
 
 /** Turns zod issues into the contract's `errors` list. */
 export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.slice(0, 50).map((issue) => ({
-    field: issue.path.length ? issue.path.map(String).join('.') : '(body)',
-    message: issue.message,
-  }));
+  return error.issues.slice(0, 50).flatMap((issue) => {
+    const at = issue.path.map(String);
+    // An unknown field is reported by its own name, not by the object that holds it.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: [...at, key].join('.'), message: 'unknown field' }));
+    }
+    return [{ field: at.length ? at.join('.') : '(body)', message: issue.message }];
+  });
 }
 
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
