@@ -1,5 +1,8 @@
-/** Which tokenizer family a model uses: Phi-3 mini/medium and Phi-3.5 share Llama-2's SentencePiece vocabulary. */
-export type TokenizerKind = 'phi3' | 'cl100k';
+/**
+ * Which tokenizer family a model uses: Phi-3 mini/medium and Phi-3.5 share Llama-2's SentencePiece vocabulary;
+ * Phi-3-small and Phi-4 both build on cl100k_base but with different added tokens and chat templates.
+ */
+export type TokenizerKind = 'phi3' | 'cl100k' | 'phi4';
 
 /** What the service needs to know about a Phi model to build prompts for it and to validate settings. */
 export interface ModelSpec {
@@ -10,13 +13,17 @@ export interface ModelSpec {
   readonly contextWindow: number;
   readonly defaultMaxTokens: number;
   readonly maxOutputTokens: number;
-  /** None of the Phi-3 family accepts `role: "system"`: the system prompt is folded into the first user turn. */
+  /**
+   * None of the Phi-3 family accepts `role: "system"`: the system prompt is folded into the first user turn.
+   * Phi-4's template has a system branch, so it gets the system prompt as its own first message.
+   */
   readonly supportsSystemMessages: boolean;
   readonly tokenizer: TokenizerKind;
 }
 
 const K4 = 4_096;
 const K8 = 8_192;
+const K16 = 16_384;
 const K128 = 131_072;
 
 function spec(id: string, displayName: string, contextWindow: number, tokenizer: TokenizerKind): ModelSpec {
@@ -24,7 +31,7 @@ function spec(id: string, displayName: string, contextWindow: number, tokenizer:
   return { id, displayName, contextWindow, defaultMaxTokens: 1_024, maxOutputTokens, supportsSystemMessages: false, tokenizer };
 }
 
-/** Every Phi-3 family chat model the seed documents, by catalog id. */
+/** Every chat model the service knows (the Phi-3 family the seed documents, and Phi-4), by catalog id. */
 export const MODEL_CATALOG: ReadonlyMap<string, ModelSpec> = new Map(
   [
     spec('phi-3.5-mini-instruct', 'Phi-3.5-Mini-Instruct', K128, 'phi3'),
@@ -35,6 +42,10 @@ export const MODEL_CATALOG: ReadonlyMap<string, ModelSpec> = new Map(
     spec('phi-3-small-128k-instruct', 'Phi-3-small-128k-Instruct', K128, 'cl100k'),
     spec('phi-3-medium-4k-instruct', 'Phi-3-medium-4k-Instruct', K4, 'phi3'),
     spec('phi-3-medium-128k-instruct', 'Phi-3-medium-128k-Instruct', K128, 'phi3'),
+    // Phi-4 (14B): 16K context (microsoft/phi-4 config.json `max_position_embeddings` 16384 and its model card),
+    // the default model of infra/main.bicep. The 4,096-token output cap is this service's choice, not a
+    // documented limit of the model.
+    { ...spec('phi-4', 'Phi-4', K16, 'phi4'), maxOutputTokens: 4_096, supportsSystemMessages: true },
   ].map((m) => [m.id, m]),
 );
 

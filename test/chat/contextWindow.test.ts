@@ -185,6 +185,44 @@ describe('assembleContext', () => {
     expect(context.messagesIncluded).toBe(messages.length - 1);
   });
 
+  it('Phi-4: fills the 16K window with the system prompt as its own first message, counted exactly', () => {
+    const spec = model('phi-4');
+    expect([spec.contextWindow, spec.supportsSystemMessages, spec.tokenizer]).toEqual([16_384, true, 'phi4']);
+    const tokenizer = tokenizerFor('phi4');
+    const h = history(spec, 600, (i) => 10 + ((i * 23) % 80));
+    const newest = text(777, 25);
+    const { messages, context } = assembleContext(request(spec, h, newest, 4096));
+
+    expect(messages[0]).toEqual({ role: 'system', content: SYSTEM });
+    expect(messages[1]?.role).toBe('user');
+    expect(messages[messages.length - 1]).toEqual({ role: 'user', content: newest });
+    expect(context.promptTokens).toBe(tokenizer.countPrompt(messages));
+    const budget = 16_384 - CONTEXT_SAFETY_MARGIN_TOKENS - 4096;
+    expect(context.promptTokens).toBeLessThanOrEqual(budget);
+    // Contiguous and unfolded: the newest stored messages, word for word, after the system message.
+    expect(context.messagesIncluded).toBe(messages.length - 1);
+    expect(messages.slice(1, -1).map((m) => m.content)).toEqual(h.slice(h.length - (context.messagesIncluded - 1)).map((m) => m.content));
+    expect(context.messagesDropped).toBe(h.length - (context.messagesIncluded - 1));
+    // Full: the next older user/assistant pair would not have fitted.
+    const overhead = messageOverheadTokens(tokenizer);
+    const older = h.slice(0, h.length - (context.messagesIncluded - 1)).slice(-2);
+    expect(context.promptTokens + older.reduce((s, m) => s + overhead + m.tokenCount, 0)).toBeGreaterThan(budget);
+
+    // Without a system prompt the usual rules hold.
+    checkInvariants(request(spec, h, newest, 4096, null));
+  });
+
+  it('Phi-4: refuses exactly one token over the edge, system message included in the count', () => {
+    const spec = model('phi-4');
+    const req = request(spec, [], 'hello there', 0);
+    const promptTokens = assembleContext(req).context.promptTokens;
+    // system (4 + its text) + user (4 + 2) + generation prompt (3).
+    expect(promptTokens).toBe(4 + tokenizerFor('phi4').countText(SYSTEM) + 4 + 2 + 3);
+    const edge = 16_384 - CONTEXT_SAFETY_MARGIN_TOKENS - promptTokens;
+    expect(assembleContext({ ...req, maxTokens: edge }).context.promptTokens).toBe(promptTokens);
+    expect(() => assembleContext({ ...req, maxTokens: edge + 1 })).toThrow(ChatError);
+  });
+
   it('refuses a new message that cannot fit even alone, with the numbers', () => {
     const spec = model('phi-3-mini-4k-instruct');
     const huge = text(3, 4000);

@@ -52,7 +52,7 @@ const PLATFORM_SETTINGS = [
 const SETTINGS_AHEAD_OF_THE_APP: string[] = [];
 
 /** Models the template may deploy before the catalog knows them; the test asks to drop an id once it does. */
-const MODELS_AHEAD_OF_THE_CATALOG = ['phi-4'];
+const MODELS_AHEAD_OF_THE_CATALOG: string[] = [];
 
 interface ArmResource {
   type: string;

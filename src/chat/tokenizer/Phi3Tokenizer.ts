@@ -1,6 +1,7 @@
 import type { PromptMessage } from '../ports.js';
 import type { ChatTokenizer } from './ChatTokenizer.js';
 import type { Llama2Bpe } from './Llama2Bpe.js';
+import { skipWhiteSpace } from './whiteSpace.js';
 
 interface SpecialToken {
   readonly text: string;
@@ -33,29 +34,6 @@ export const PHI3_SPECIAL_TOKENS: readonly SpecialToken[] = [
 const ROLE_IDS = { system: 32_006, user: 32_010, assistant: 32_001 } as const;
 const END_ID = 32_007;
 const ASSISTANT_ID = 32_001;
-
-/** Unicode White_Space, which Rust's `char::is_whitespace` (Hugging Face's rstrip) uses. */
-function isWhiteSpace(c: number): boolean {
-  return (
-    (c >= 0x09 && c <= 0x0d) ||
-    c === 0x20 ||
-    c === 0x85 ||
-    c === 0xa0 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000
-  );
-}
-
-function skipWhiteSpace(text: string, from: number): number {
-  let i = from;
-  while (i < text.length && isWhiteSpace(text.charCodeAt(i))) i++;
-  return i;
-}
 
 function specialAt(text: string, at: number): SpecialToken | undefined {
   // No added token is a prefix of another, so the first that matches is the only one.

@@ -6,24 +6,37 @@ import type { ChatTokenizer } from './ChatTokenizer.js';
 import { Cl100kTokenizer, PHI3_SMALL_SPECIAL_TOKENS } from './Cl100kTokenizer.js';
 import { Llama2Bpe } from './Llama2Bpe.js';
 import { Phi3Tokenizer } from './Phi3Tokenizer.js';
+import { Phi4Tokenizer } from './Phi4Tokenizer.js';
 
 export type { ChatTokenizer } from './ChatTokenizer.js';
 export { Phi3Tokenizer, PHI3_SPECIAL_TOKENS } from './Phi3Tokenizer.js';
 export { Cl100kTokenizer, PHI3_SMALL_SPECIAL_TOKENS } from './Cl100kTokenizer.js';
+export { Phi4Tokenizer, PHI4_SPECIAL_TOKENS } from './Phi4Tokenizer.js';
 export { Llama2Bpe } from './Llama2Bpe.js';
 export { messageOverheadTokens, contentTokens } from './messageCost.js';
 
 const built = new Map<TokenizerKind, ChatTokenizer>();
+let cl100kEncoding: Tiktoken | undefined;
+
+/** cl100k_base, parsed once for both families that use it (the parse takes a few hundred ms and tens of MB). */
+function cl100k(): Tiktoken {
+  if (cl100kEncoding === undefined) {
+    // Required on first use, not imported: the ranks are a 1 MB module that Phi-3 deployments never need.
+    const ranks = createRequire(import.meta.url)('js-tiktoken/ranks/cl100k_base') as TiktokenBPE;
+    // Phi-3-small's special tokens are recognised only where a caller allows them (Phi-4 never does).
+    cl100kEncoding = new Tiktoken(ranks, PHI3_SMALL_SPECIAL_TOKENS);
+  }
+  return cl100kEncoding;
+}
 
 function build(kind: TokenizerKind): ChatTokenizer {
   switch (kind) {
     case 'phi3':
       return new Phi3Tokenizer(Llama2Bpe.fromEmbeddedData());
-    case 'cl100k': {
-      // Required on first use, not imported: the ranks are a 1 MB module that Phi-3 deployments never need.
-      const ranks = createRequire(import.meta.url)('js-tiktoken/ranks/cl100k_base') as TiktokenBPE;
-      return new Cl100kTokenizer(new Tiktoken(ranks, PHI3_SMALL_SPECIAL_TOKENS));
-    }
+    case 'cl100k':
+      return new Cl100kTokenizer(cl100k());
+    case 'phi4':
+      return new Phi4Tokenizer(cl100k());
   }
 }
 

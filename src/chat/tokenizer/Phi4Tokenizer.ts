@@ -1,0 +1,149 @@
+import type { Tiktoken } from 'js-tiktoken/lite';
+import type { PromptMessage } from '../ports.js';
+import type { ChatTokenizer } from './ChatTokenizer.js';
+import { skipWhiteSpace, trimWhiteSpaceEnd } from './whiteSpace.js';
+
+const IM_START_ID = 100_264;
+const IM_END_ID = 100_265;
+const IM_SEP_ID = 100_266;
+/** The role names are plain text between `<|im_start|>` and `<|im_sep|>`; each is one cl100k_base token. */
+const ROLE_IDS = { system: 9_125, user: 882, assistant: 78_191 } as const;
+
+/** Phi-4 pads cl100k_base's 100,256 ranks to a 100,352-entry vocabulary: every id from here up is special. */
+const FIRST_SPECIAL_ID = 100_256;
+const VOCABULARY_SIZE = 100_352;
+
+const NAMED_SPECIAL_TOKENS: Readonly<Record<string, number>> = {
+  '<|endoftext|>': 100_257,
+  '<|fim_prefix|>': 100_258,
+  '<|fim_middle|>': 100_259,
+  '<|fim_suffix|>': 100_260,
+  '<|im_start|>': IM_START_ID,
+  '<|im_end|>': IM_END_ID,
+  '<|im_sep|>': IM_SEP_ID,
+  '<|endofprompt|>': 100_276,
+};
+
+function phi4SpecialTokens(): ReadonlyMap<string, number> {
+  const named = new Set(Object.values(NAMED_SPECIAL_TOKENS));
+  const tokens = new Map(Object.entries(NAMED_SPECIAL_TOKENS));
+  // The unused ids are `<|dummy_N|>`, numbered in id order (so `<|dummy_85|>`, the pad token, is 100349).
+  let dummy = 0;
+  for (let id = FIRST_SPECIAL_ID; id < VOCABULARY_SIZE; id++) if (!named.has(id)) tokens.set(`<|dummy_${dummy++}|>`, id);
+  return tokens;
+}
+
+/**
+ * Phi-4's added tokens, ids 100256–100351, all `special`, all with `lstrip` and `rstrip`.
+ *
+ * Sources: the ids as in pytorch/torchtune `torchtune/models/phi4/_tokenizer.py` (`PHI4_SPECIAL_TOKENS`) and
+ * dotnet/machinelearning `src/Microsoft.ML.Tokenizers/Model/TiktokenTokenizer.cs` (Phi-4 = cl100k_base plus
+ * `<|im_start|>` 100264, `<|im_end|>` 100265, `<|im_sep|>` 100266, `<|dummy_85|>` 100349); vocabulary size
+ * 100,352 from microsoft/phi-4 `config.json`. The `lstrip`/`rstrip` flags are those of the tokenizer as
+ * re-saved from microsoft/phi-4 (e.g. stelterlab/phi-4-AWQ `special_tokens_map.json`); microsoft/phi-4's own
+ * `tokenizer.json` was not available to check.
+ */
+export const PHI4_SPECIAL_TOKENS: ReadonlyMap<string, number> = phi4SpecialTokens();
+
+/** `<|endofprompt|>`, the longest added token, bounds the search for a token's closing `|>`. */
+const MAX_SPECIAL_LENGTH = Math.max(...[...PHI4_SPECIAL_TOKENS.keys()].map((t) => t.length));
+
+/** The added token that starts at `at` (where `text` has `<|`), as its id and end, or undefined. */
+function specialAt(text: string, at: number): { id: number; end: number } | undefined {
+  // No added token contains `|>` before its end, so the first `|>` after `<|` decides the only candidate.
+  const limit = Math.min(text.length, at + MAX_SPECIAL_LENGTH);
+  for (let i = at + 2; i + 1 < limit; i++) {
+    if (text.charCodeAt(i) === 0x7c && text.charCodeAt(i + 1) === 0x3e) {
+      const id = PHI4_SPECIAL_TOKENS.get(text.slice(at, i + 2));
+      return id === undefined ? undefined : { id, end: i + 2 };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Phi-4 (14B): tiktoken cl100k_base ranks and pre-tokenizer, plus Phi-4's added tokens. The chat template
+ * (microsoft/phi-4 `tokenizer_config.json`, also in ggml-org/llama.cpp `tests/test-chat-template.cpp`) renders
+ * `<|im_start|>{role}<|im_sep|>{content}<|im_end|>` per message, no newlines, no BOS, then
+ * `<|im_start|>assistant<|im_sep|>`; `role: "system"` has its own branch.
+ *
+ * Hugging Face splits the added tokens out of the rendered text first (in message content too) and, because
+ * every one has `lstrip` and `rstrip`, the white space on both sides of each belongs to the token: a message's
+ * leading and trailing white space is not tokenized. So a message costs 4 + `countText(content)` whatever its
+ * neighbours and whatever its role (each role name is one token), and the generation prompt 3.
+ */
+export class Phi4Tokenizer implements ChatTokenizer {
+  readonly generationPromptTokens = 3;
+  readonly #encoding: Tiktoken;
+
+  /** `encoding`: cl100k_base; its own special tokens are never used (Phi-4's are split out here). */
+  constructor(encoding: Tiktoken) {
+    this.#encoding = encoding;
+  }
+
+  /** Ids of message content as it sits between `<|im_sep|>` and `<|im_end|>`: trimmed, added tokens split out. */
+  encode(text: string): number[] {
+    const out: number[] = [];
+    this.#content(text, out);
+    return out;
+  }
+
+  countText(text: string): number {
+    return this.#content(text, null);
+  }
+
+  messageTokens(message: PromptMessage): number {
+    return 4 + this.#content(message.content, null);
+  }
+
+  encodePrompt(messages: readonly PromptMessage[]): number[] {
+    const out: number[] = [];
+    for (const m of messages) {
+      out.push(IM_START_ID, ROLE_IDS[m.role], IM_SEP_ID);
+      this.#content(m.content, out);
+      out.push(IM_END_ID);
+    }
+    out.push(IM_START_ID, ROLE_IDS.assistant, IM_SEP_ID);
+    return out;
+  }
+
+  countPrompt(messages: readonly PromptMessage[]): number {
+    let total = this.generationPromptTokens;
+    for (const m of messages) total += this.messageTokens(m);
+    return total;
+  }
+
+  /** Appends the content's ids to `out` when given; returns how many ids the content has either way. */
+  #content(text: string, out: number[] | null): number {
+    let total = 0;
+    // The `rstrip` of the `<|im_sep|>` in front.
+    let segmentStart = skipWhiteSpace(text, 0);
+    let searchFrom = segmentStart;
+    for (;;) {
+      const at = text.indexOf('<|', searchFrom);
+      if (at < 0) break;
+      const token = specialAt(text, at);
+      if (token === undefined) {
+        searchFrom = at + 1;
+        continue;
+      }
+      // `lstrip` reaches back no further than the end of the previous token.
+      total += this.#segment(text, segmentStart, trimWhiteSpaceEnd(text, segmentStart, at), out) + 1;
+      out?.push(token.id);
+      segmentStart = skipWhiteSpace(text, token.end);
+      searchFrom = segmentStart;
+    }
+    // The `lstrip` of the `<|im_end|>` behind.
+    return total + this.#segment(text, segmentStart, trimWhiteSpaceEnd(text, segmentStart, text.length), out);
+  }
+
+  #segment(text: string, start: number, end: number, out: number[] | null): number {
+    if (start >= end) return 0;
+    // Nothing allowed, nothing disallowed: cl100k_base's own special strings are plain text here, though none
+    // is left in a segment (Phi-4's set includes them all).
+    const ids = this.#encoding.encode(start === 0 && end === text.length ? text : text.slice(start, end), [], []);
+    // A loop, not a spread: a long message would exceed the engine's argument limit.
+    if (out !== null) for (const id of ids) out.push(id);
+    return ids.length;
+  }
+}
