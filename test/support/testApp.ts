@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config.js';
 import { openChatContainer } from '../../src/store/cosmosContainer.js';
 import { TestClock } from './clock.js';
 import { startTestSimulator } from './simulator.js';
+import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
 
 export interface TestApp {
   /** `http://127.0.0.1:<port>/api` */
@@ -18,6 +19,8 @@ export interface TestApp {
   readonly container: Container;
   readonly services: Services;
   readonly clock: TestClock;
+  /** Present with `storeProxy: true`: the app reaches Cosmos through it; cut it to take the store away. */
+  readonly storeProxy?: TcpProxy;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,8 @@ export interface TestAppOptions {
   /** Extra settings, as environment variables. */
   readonly env?: Record<string, string>;
   readonly simulator?: Partial<PhiSimulatorOptions>;
+  /** Route the app's Cosmos traffic through a TCP proxy the test can cut and restore (`storeProxy`). */
+  readonly storeProxy?: boolean;
 }
 
 /**
@@ -34,26 +39,29 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const registry = await loadFunctionsApp({ mainGlob: 'src/functions/*.ts' });
   const [cosmos, sim] = await Promise.all([startEmbeddedCosmos(), startTestSimulator({ ...options.simulator })]);
+  const proxy = options.storeProxy ? await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(cosmos.endpoint).port) }) : undefined;
+  const storeEndpoint = proxy ? `https://127.0.0.1:${proxy.port}` : cosmos.endpoint;
   const config = loadConfig({
     PHI_ENDPOINT: sim.url,
     PHI_API_KEY: 'test-key',
     PHI_MODEL: sim.model.id,
-    COSMOS_ENDPOINT: cosmos.endpoint,
+    COSMOS_ENDPOINT: storeEndpoint,
     COSMOS_KEY: cosmos.key,
     COSMOS_DATABASE: `test-${randomUUID()}`,
     PHI_RETRY_BUDGET_MS: '2000',
     ...options.env,
   });
-  const container = await openChatContainer({ endpoint: cosmos.endpoint, key: cosmos.key, database: config.cosmos.database });
+  const container = await openChatContainer({ endpoint: storeEndpoint, key: cosmos.key, database: config.cosmos.database });
   const clock = new TestClock();
   const services = await buildServices(config, { clock, container });
   useServices(services);
   const host = await createLocalHost({ app: registry, logger: { info() {}, error() {} } });
   return {
-    api: `${host.url}/api`, host, sim, cosmos, container, services, clock,
+    api: `${host.url}/api`, host, sim, cosmos, container, services, clock, ...(proxy ? { storeProxy: proxy } : {}),
     close: async () => {
       await host.close();
       await services.close();
+      await proxy?.close();
       await Promise.all([sim.close(), cosmos.close()]);
     },
   };
