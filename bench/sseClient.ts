@@ -1,0 +1,76 @@
+import { Agent, request } from 'node:http';
+
+/** One SSE event as the client read it, with when its last byte arrived (`performance.now()`). */
+export interface ReadEvent {
+  readonly event: string;
+  readonly data: string;
+  readonly at: number;
+}
+
+/** A streamed response read to its end. */
+export interface StreamResult {
+  readonly status: number;
+  readonly sentAt: number;
+  readonly events: ReadEvent[];
+}
+
+/** One keep-alive agent for every benchmark client, as a browser or app would keep its connections. */
+export const clientAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/**
+ * POSTs JSON and reads the response as server-sent events, timestamping each event when the chunk completing it
+ * arrives. Parsing is minimal (split on blank lines) so the client adds as little as possible to what it measures.
+ */
+export function postSse(url: string, body: unknown, headers: Record<string, string> = {}): Promise<StreamResult> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const sentAt = performance.now();
+    const req = request(url, {
+      method: 'POST', agent: clientAgent,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(payload), ...headers },
+    }, (res) => {
+      const events: ReadEvent[] = [];
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        const at = performance.now();
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event: ')) event = line.slice(7);
+            else if (line.startsWith('data: ')) data.push(line.slice(6));
+          }
+          if (data.length > 0) events.push({ event, data: data.join('\n'), at });
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt, events }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** POSTs JSON and returns the parsed JSON answer. */
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const payload = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'POST', agent: clientAgent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
