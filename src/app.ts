@@ -10,7 +10,6 @@ import { tokenizerFor } from './chat/tokenizer/index.js';
 import type { UsageLedger } from './chat/UsageLedger.js';
 import { loadConfig, type Config } from './config.js';
 import { createCallerResolver, type CallerResolver } from './http/caller.js';
-import { InferenceChatModel } from './model/InferenceChatModel.js';
 import { openChatContainer } from './store/cosmosContainer.js';
 import { CosmosConversationStore } from './store/CosmosConversationStore.js';
 import { CosmosUsageLedger } from './store/CosmosUsageLedger.js';
@@ -83,6 +82,9 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       apiKey ??= 'local-simulator';
       console.log(`[chat] PHI_ENDPOINT is not set: using the bundled Phi simulator at ${endpoint} (${config.phi.model.id}).`);
     }
+    // Loaded here, not at import: @azure-rest/ai-inference is the heaviest module of the app (~125-240 ms of the
+    // cold start), and registering the functions does not need it.
+    const { InferenceChatModel } = await import('./model/InferenceChatModel.js');
     model = new InferenceChatModel({
       endpoint,
       ...(apiKey ? { apiKey } : { credential: await azureCredential() }),
