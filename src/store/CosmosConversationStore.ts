@@ -7,7 +7,7 @@ import type {
 } from '../chat/ConversationStore.js';
 import { NotFoundError, PreconditionFailedError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
 import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
 import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument } from './documents.js';
 
@@ -339,13 +339,14 @@ export class CosmosConversationStore implements ConversationStore {
   }
 
   async #page<T>(query: SqlQuerySpec, userId: string, page: PageRequest): Promise<Page<T>> {
-    const continuationToken = decodeCursor(page.cursor);
+    const scope = cursorScope(query.query, query.parameters ?? []);
+    const continuationToken = decodeCursor(page.cursor, scope);
     const response = await guard(() =>
       this.#container.items
         .query<T>(query, { partitionKey: userId, maxItemCount: page.limit, continuationToken })
         .fetchNext(),
     );
-    return { items: response.resources.slice(0, page.limit), nextCursor: encodeCursor(response.continuationToken) };
+    return { items: response.resources.slice(0, page.limit), nextCursor: encodeCursor(response.continuationToken, scope) };
   }
 }
 
