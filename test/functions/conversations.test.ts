@@ -188,6 +188,20 @@ describe('paging', () => {
     const desc = await allPages(USER, `/conversations/${id}/messages?order=desc`, 2);
     expect(desc.pages).toBe(3);
     expect(desc.ids).toEqual([...asc.ids].reverse());
+
+    // A cursor only continues the list it came from: not another order, conversation, list or caller.
+    const cursor = encodeURIComponent((await get(USER, `/conversations/${id}/messages?limit=2`)).body.nextCursor as string);
+    const other = await newConversation(t.api, USER);
+    for (const [user, path] of [
+      [USER, `/conversations/${id}/messages?order=desc&cursor=${cursor}`],
+      [USER, `/conversations/${other}/messages?cursor=${cursor}`],
+      [USER, `/conversations?cursor=${cursor}`],
+      ['someone-else', `/conversations?cursor=${cursor}`],
+    ] as const) {
+      const res = await get(user, path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.errors).toEqual([{ field: 'cursor', message: 'unknown cursor' }]);
+    }
   });
 });
 
