@@ -53,7 +53,8 @@ export class CosmosConversationStore implements ConversationStore {
       {
         query:
           'SELECT * FROM c WHERE c.userId = @userId AND c.type = "conversation" AND NOT IS_DEFINED(c.deletedAt) ' +
-          'ORDER BY c.updatedAt DESC',
+          // The equality filter's field leads the ORDER BY so the (type, updatedAt DESC) composite index serves it.
+          'ORDER BY c.type ASC, c.updatedAt DESC',
         parameters: [{ name: '@userId', value: userId }],
       },
       userId,
@@ -233,7 +234,9 @@ export class CosmosConversationStore implements ConversationStore {
     return {
       query:
         'SELECT * FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
-        `ORDER BY c.seq ${direction}`,
+        // Equality fields first: only then can Cosmos serve filter and order from the (type, conversationId, seq)
+        // composite index instead of walking the partition's whole seq index.
+        `ORDER BY c.type ASC, c.conversationId ASC, c.seq ${direction}`,
       parameters: [
         { name: '@userId', value: userId },
         { name: '@conversationId', value: conversationId },
