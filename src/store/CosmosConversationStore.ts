@@ -155,14 +155,6 @@ export class CosmosConversationStore implements ConversationStore {
   }
 
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
-    const tombstone = await this.#readConversation(userId, conversationId);
-    if (tombstone?.deletedAt) {
-      // Deleted while this turn ran: its last messages were written after the purge. This turn writes nothing
-      // more, so the delete can now finish (its lock released: the tombstone goes too, unless another turn holds it).
-      const activeTurn = tombstone.activeTurn?.turnId === outcome.turnId ? null : tombstone.activeTurn;
-      await this.#purge(userId, { ...tombstone, activeTurn });
-      return;
-    }
     try {
       await this.#modifyConversation(userId, conversationId, undefined, (doc) => {
         if (doc.activeTurn?.turnId === outcome.turnId) doc.activeTurn = null;
@@ -178,8 +170,14 @@ export class CosmosConversationStore implements ConversationStore {
         return true;
       });
     } catch (error) {
-      // Deleted while the turn ran: nothing left to update.
       if (!(error instanceof NotFoundError)) throw error;
+      // Deleted while this turn ran: its last messages were written after the purge. This turn writes nothing
+      // more, so the delete can now finish (its lock released: the tombstone goes too, unless another turn holds it).
+      const tombstone = await this.#readConversation(userId, conversationId);
+      if (tombstone?.deletedAt) {
+        const activeTurn = tombstone.activeTurn?.turnId === outcome.turnId ? null : tombstone.activeTurn;
+        await this.#purge(userId, { ...tombstone, activeTurn });
+      }
     }
   }
 
