@@ -27,7 +27,7 @@ describe('the context window on a 4K model, checked on the wire', () => {
       const request = t.sim.completionRequests.at(-1)!;
       const sent = (request.body as { messages: { role: string; content: string }[] }).messages;
       expect(request.accepted).toBe(true);
-      expect(request.promptTokens + 512).toBeLessThanOrEqual(4096);
+      expect(request.promptTokens! + 512).toBeLessThanOrEqual(4096);
       expect(res.body.context.promptTokens).toBe(request.promptTokens);
       expect(sent.at(-1)!.role).toBe('user');
       // The newest message is sent whole (folded with the system prompt when it is the only one).
