@@ -15,13 +15,30 @@ export interface StreamResult {
 }
 
 /** One keep-alive agent for every benchmark client, as a browser or app would keep its connections. */
-export const clientAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+export const clientAgent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, timeout: 4_000 });
 
 /**
  * POSTs JSON and reads the response as server-sent events, timestamping each event when the chunk completing it
  * arrives. Parsing is minimal (split on blank lines) so the client adds as little as possible to what it measures.
  */
 export function postSse(url: string, body: unknown, headers: Record<string, string> = {}): Promise<StreamResult> {
+  return retryStale(() => postSseOnce(url, body, headers));
+}
+
+/**
+ * A kept-alive socket the server closed while idle fails the next request before any response ("socket hang up"):
+ * sent again once on a fresh socket. Turns carry an Idempotency-Key, so a repeat cannot start a second turn.
+ */
+async function retryStale<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ECONNRESET') throw error;
+    return run();
+  }
+}
+
+function postSseOnce(url: string, body: unknown, headers: Record<string, string>): Promise<StreamResult> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const sentAt = performance.now();
@@ -58,6 +75,10 @@ export function postSse(url: string, body: unknown, headers: Record<string, stri
 
 /** POSTs JSON and returns the parsed JSON answer. */
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  return retryStale(() => postJsonOnce(url, body, headers));
+}
+
+function postJsonOnce(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = request(url, {
