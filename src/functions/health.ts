@@ -1,6 +1,8 @@
 import { app } from '@azure/functions';
 import { services } from '../app.js';
+import { ChatError } from '../chat/errors.js';
 import { json } from '../http/endpoint.js';
+import { problemResponse } from '../http/problem.js';
 
 const CHECK_TIMEOUT_MS = 3_000;
 
@@ -22,7 +24,7 @@ app.http('health', {
       return json(200, { status: 'ok' });
     } catch (error) {
       context.warn('health check failed', error instanceof Error ? error.message : error);
-      return json(503, { status: 'unavailable', down: ['store'] });
+      return problemResponse(new ChatError('store_unavailable', 'The database is unreachable.', { down: ['store'] }));
     }
   },
 });

@@ -63,6 +63,8 @@ export function toProblem(error: unknown, instance?: string): Problem {
   const chat = error instanceof ChatError ? error : new ChatError('internal', 'An unexpected error occurred.');
   return {
     ...chat.extra,
+    // In a stream there is no Retry-After header: the wait rides in the problem too.
+    ...(chat.retryAfterSeconds !== undefined ? { retryAfter: Math.max(0, Math.ceil(chat.retryAfterSeconds)) } : {}),
     type: `urn:phi-chat:problem:${chat.code}`,
     title: TITLE[chat.code],
     status: STATUS[chat.code],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UnauthorizedError } from '../../src/chat/errors.js';
+import { ValidationError } from '../../src/chat/errors.js';
 import { createCallerResolver } from '../../src/http/caller.js';
 
 const resolver = createCallerResolver({ mode: 'dev', jwtIssuer: undefined, jwtAudience: undefined, jwtJwksUri: undefined });
@@ -31,6 +31,6 @@ describe('AUTH_MODE=dev', () => {
     ['a lone surrogate', 'ali\ud800ce'],
     ['surrounding spaces', ' alice '],
   ])('refuses a malformed x-user-id (%s) rather than guessing', async (_name, value) => {
-    await expect(resolver.resolve(headers({ 'x-user-id': value }))).rejects.toBeInstanceOf(UnauthorizedError);
+    await expect(resolver.resolve(headers({ 'x-user-id': value }))).rejects.toBeInstanceOf(ValidationError);
   });
 });
