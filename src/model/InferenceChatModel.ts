@@ -114,9 +114,15 @@ export class InferenceChatModel implements ChatModel {
       firstEventDeadline: firstByteDeadline,
       idleTimeoutMs: this.#options.idleTimeoutMs,
       close: (clean) => {
-        // After [DONE] the body has nothing left worth reading; otherwise the connection is in an unknown state.
-        if (!clean) controller.abort();
-        body.destroy();
+        if (clean) {
+          // After [DONE] only the end of the body is left: read it out so the keep-alive connection goes back to
+          // the pool (destroying it would cost a new TCP/TLS handshake on the next call).
+          body.resume();
+        } else {
+          // Anything else leaves the connection in an unknown state.
+          controller.abort();
+          body.destroy();
+        }
         release();
       },
     });
