@@ -11,51 +11,88 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const encoder = new TextEncoder();
-const PING = encoder.encode(': ping\n\n');
+const PING = ': ping\n\n';
 
-/** `event:` line plus one `data:` line per line of the JSON (JSON.stringify never emits raw newlines, but be sure). */
-export function formatEvent({ event, data }: SseEvent): Uint8Array {
+/** An `event:` line and one `data:` line (JSON.stringify escapes CR and LF, so the JSON is always one line). */
+export function formatEvent({ event, data }: SseEvent): string {
   if (/[\r\n]/.test(event)) throw new Error('An SSE event name cannot contain CR or LF.');
-  const lines = JSON.stringify(data).split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`).join('');
-  return encoder.encode(`event: ${event}\n${lines}\n`);
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+export interface SseOptions {
+  /** Longest silence before a `: ping` comment is sent. */
+  readonly pingIntervalMs: number;
+  /** The events that end a stream: nothing is sent after the first of them. */
+  readonly terminal: ReadonlySet<string>;
+  /** The terminal event to send when the source throws or ends without one. */
+  readonly onBroken: (error: unknown) => SseEvent;
 }
 
 /**
- * Frames events for the wire, sending `: ping` whenever the source is silent for `pingIntervalMs`.
- * `terminal` names the events that end a stream; if the source ends without one, or throws, `onBroken`
- * supplies the one terminal event the contract promises.
+ * The response body of an event stream. The source is read on its own, whatever the client does, and framed into
+ * a buffer; each read of the body takes everything buffered so far as one chunk, so a fast source and a slower
+ * socket cost one write per read instead of one per event, and a single event is written at once. While the
+ * source is silent, `: ping` goes out at least every `pingIntervalMs`. The stream ends with exactly one terminal
+ * event.
  */
-export async function* sseFrames(
-  source: AsyncIterable<SseEvent>,
-  options: { readonly pingIntervalMs: number; readonly terminal: ReadonlySet<string>; readonly onBroken: (error: unknown) => SseEvent },
-): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
-  let ended = false;
-  try {
-    let pending = iterator.next();
-    for (;;) {
-      let timer: NodeJS.Timeout | undefined;
-      const tick = new Promise<'ping'>((resolve) => {
-        timer = setTimeout(() => resolve('ping'), options.pingIntervalMs);
-      });
-      const winner = await Promise.race([pending, tick]).finally(() => clearTimeout(timer));
-      if (winner === 'ping') {
-        yield PING;
-        continue;
+export function sseFrames(source: AsyncIterable<SseEvent>, options: SseOptions): AsyncIterable<Uint8Array> {
+  let buffered = '';
+  let finished = false;
+  let detached = false;
+  let lastWrite = Date.now();
+  let wake: (() => void) | undefined;
+
+  const write = (text: string) => {
+    if (detached) return;
+    buffered += text;
+    lastWrite = Date.now();
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
+  };
+
+  // Checking twice per interval bounds every silence by the interval itself.
+  const pinger = setInterval(() => {
+    if (!finished && Date.now() - lastWrite >= options.pingIntervalMs / 2) write(PING);
+  }, Math.max(1, Math.floor(options.pingIntervalMs / 2)));
+
+  void (async () => {
+    let ended = false;
+    try {
+      for await (const event of source) {
+        write(formatEvent(event));
+        if (options.terminal.has(event.event)) {
+          ended = true;
+          break;
+        }
       }
-      if (winner.done) break;
-      yield formatEvent(winner.value);
-      if (options.terminal.has(winner.value.event)) {
+    } catch (error) {
+      if (!ended) {
         ended = true;
-        break;
+        write(formatEvent(options.onBroken(error)));
       }
-      pending = iterator.next();
     }
-  } catch (error) {
-    if (!ended) {
-      ended = true;
-      yield formatEvent(options.onBroken(error));
-    }
-  }
-  if (!ended) yield formatEvent(options.onBroken(new Error('The turn ended without a terminal event.')));
+    if (!ended) write(formatEvent(options.onBroken(new Error('The stream ended without a terminal event.'))));
+    finished = true;
+    clearInterval(pinger);
+    wake?.();
+  })();
+
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<Uint8Array> => ({
+      next: async () => {
+        while (buffered === '' && !finished) await new Promise<void>((resolve) => (wake = resolve));
+        if (buffered === '') return { value: undefined, done: true };
+        const chunk = encoder.encode(buffered);
+        buffered = '';
+        return { value: chunk, done: false };
+      },
+      return: async () => {
+        // The client went away: keep reading the source (the turn goes on), keep nothing for the socket.
+        detached = true;
+        buffered = '';
+        return { value: undefined, done: true };
+      },
+    }),
+  };
 }
