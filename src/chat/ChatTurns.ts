@@ -91,18 +91,22 @@ export class ChatTurns {
       createdAt: new Date(now.getTime() + 1).toISOString(), tokenCount: 0, seq: locked.lastSeq, turnId,
       finishReason: null, model: prepared.model.id, leaseUntil, context: prepared.context,
     };
-    try {
-      const writes: Promise<unknown>[] = [store.putMessage(userMessage), store.putMessage(placeholder)];
-      if (request.idempotencyKey) {
-        writes.push(store.putIdempotencyRecord(userId, {
-          key: request.idempotencyKey, conversationId, requestHash: request.requestHash, turnId,
-          userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
-        }));
-      }
-      await Promise.all(writes);
-    } catch (error) {
+    const writes: Promise<unknown>[] = [store.putMessage(userMessage), store.putMessage(placeholder)];
+    if (request.idempotencyKey) {
+      writes.push(store.putIdempotencyRecord(userId, {
+        key: request.idempotencyKey, conversationId, requestHash: request.requestHash, turnId,
+        userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
+      }));
+    }
+    // Every write settled before any clean-up, so none lands after it: a turn refused here leaves nothing behind
+    // (an orphan user message would be sent again by the client's retry; an orphan idempotency record would answer
+    // that retry 404). If the clean-up fails too, the store is down and the client is told so.
+    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await store.discardTurn(userId, conversationId, { turnId, messageIds: [ids.user, ids.assistant], idempotencyKey: request.idempotencyKey })
+        .catch((error: unknown) => this.#o.log?.('could not discard a turn that failed to start', error));
       await store.finishTurn(userId, conversationId, { turnId, usage: ZERO, messagesAdded: 0, updatedAt: createdAt }).catch(() => {});
-      throw error;
+      throw failed.reason;
     }
 
     const queue = new EventQueue<TurnEvent>();

@@ -40,6 +40,13 @@ export interface IdempotencyRecord {
   readonly createdAt: string;
 }
 
+/** What {@link ConversationStore.discardTurn} removes. */
+export interface DiscardedTurn {
+  readonly turnId: string;
+  readonly messageIds: readonly string[];
+  readonly idempotencyKey?: string | undefined;
+}
+
 /**
  * Persistence of conversations and messages, always scoped to the caller: every method takes the user id and
  * never returns another user's data. Deleted (or half-deleted) conversations are invisible to every read.
@@ -66,6 +73,11 @@ export interface ConversationStore {
   putMessage(message: Message): Promise<Message>;
   /** Adds the turn's usage and messages to the conversation and frees the lock, once per turn id. */
   finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void>;
+  /**
+   * Deletes what a turn wrote before it could start (its messages, and its idempotency record if it is this turn's),
+   * so a turn refused at its first writes leaves nothing half-written. Documents already absent are fine.
+   */
+  discardTurn(userId: string, conversationId: string, turn: DiscardedTurn): Promise<void>;
 
   getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null>;
   /** False when a record for the same key already exists. */

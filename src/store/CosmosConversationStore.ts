@@ -3,7 +3,7 @@ import type { Container, ItemDefinition, SqlQuerySpec } from '@azure/cosmos';
 import type { ActiveTurn, Conversation, Message, Page } from '../chat/conversation.js';
 import { ZERO_USAGE } from '../chat/conversation.js';
 import type {
-  ConversationChanges, ConversationStore, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
+  ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
 } from '../chat/ConversationStore.js';
 import { NotFoundError, PreconditionFailedError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
@@ -179,6 +179,17 @@ export class CosmosConversationStore implements ConversationStore {
         await this.#purge(userId, { ...tombstone, activeTurn });
       }
     }
+  }
+
+  async discardTurn(userId: string, conversationId: string, turn: DiscardedTurn): Promise<void> {
+    // The idempotency record first: left pointing at deleted messages, it would answer every retry 404. Only this
+    // turn's own: a record a concurrent request with the same key created belongs to that request.
+    if (turn.idempotencyKey !== undefined) {
+      const id = idempotencyId(conversationId, turn.idempotencyKey);
+      const record = await this.#read<IdempotencyDocument>(id, userId);
+      if (record?.turnId === turn.turnId) await this.#deleteIfExists(id, userId);
+    }
+    await Promise.all(turn.messageIds.map((id) => this.#deleteIfExists(id, userId)));
   }
 
   async getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null> {
