@@ -2,7 +2,7 @@ import type { Conversation, ConversationSettings, Message, Usage } from './conve
 import type { ConversationStore, IdempotencyRecord } from './ConversationStore.js';
 import type { Conversations } from './Conversations.js';
 import { checkSettingsForModel } from './Conversations.js';
-import { ChatError, ConflictError, NotFoundError, UpstreamError } from './errors.js';
+import { ChatError, ConflictError, NotFoundError, StoreUnavailableError, UpstreamError } from './errors.js';
 import { EventQueue } from './EventQueue.js';
 import { newId, turnMessageIds } from './ids.js';
 import type { ModelSpec } from './modelCatalog.js';
@@ -188,7 +188,11 @@ export class ChatTurns {
       ...(usage ? { usage } : {}),
       ...(failure ? { error: { code: failure.code, detail: failure.message } } : {}),
     };
-    await this.#settle(userId, p, message, usage, finishedAt);
+    const stored = await this.#settle(userId, p, message, usage, finishedAt);
+    if (!stored) {
+      // The client has the reply, but `message.completed` promises it is stored: say what happened instead.
+      return { type: 'failed', error: new StoreUnavailableError('The reply was sent but could not be stored: the database is unreachable.'), message };
+    }
     return failure ? { type: 'failed', error: failure, message } : { type: 'completed', message, context: p.context };
   }
 
@@ -204,29 +208,31 @@ export class ChatTurns {
    * Records usage first (the tokens are spent once the model has answered, even if what follows fails), then the
    * assistant message, then the conversation's totals and lock. Store failures are retried, then logged.
    */
-  async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<void> {
+  async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<boolean> {
     const conversationId = p.conversation.id;
     if (usage) {
       await this.#retry('usage', () => this.#o.ledger.record(userId, {
         turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage,
       }));
     }
-    await this.#retry('assistant message', () => this.#o.store.putMessage(message));
+    const stored = await this.#retry('assistant message', () => this.#o.store.putMessage(message));
     await this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
       turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: 2, updatedAt: at.toISOString(),
     }));
+    return stored;
   }
 
-  async #retry(what: string, operation: () => Promise<unknown>): Promise<void> {
+  /** Runs a store write, retrying with backoff; false (and logged) when every attempt failed. */
+  async #retry(what: string, operation: () => Promise<unknown>): Promise<boolean> {
     const attempts = this.#o.storeAttempts ?? 4;
     for (let attempt = 1; ; attempt += 1) {
       try {
         await operation();
-        return;
+        return true;
       } catch (error) {
         if (attempt >= attempts) {
           this.#o.log?.(`could not store the ${what} after ${attempts} attempts`, error);
-          return;
+          return false;
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }

@@ -147,13 +147,15 @@ describe('the store stopped mid-stream', () => {
     expect((await ledgerDay())!.totalTokens).toBe(usageBefore + reported);
   });
 
-  it('gone past the retries: the client still gets the reply; the turn reads as streaming, then incomplete once its lease passes, and the next turn can run', async () => {
+  it('gone past the retries: the client still gets the reply, then store_unavailable; the turn reads as streaming, then incomplete once its lease passes, and the next turn can run', async () => {
     const id = await newConversation(t.api, USER);
     t.sim.faults.next({ kind: 'chunkDelayMs', ms: 5 });
     const usageBefore = (await ledgerDay())?.totalTokens ?? 0;
     const events = await streamTurn(id, 'Tell me another story', () => proxy().cut());
-    // The stream ends only after the final writes gave up: the store was down for all of them.
-    expect(events.at(-1)!.event).toBe('message.completed');
+    // The stream ends only after the final writes gave up: the store was down for all of them, and the client is
+    // told the reply it has was not stored (message.completed would promise that it was).
+    expect(events.at(-1)).toMatchObject({ event: 'error', data: { code: 'store_unavailable', status: 503 } });
+    expect(events.some((e) => e.event === 'message.completed')).toBe(false);
     expect(events.filter((e) => e.event === 'message.delta').length).toBeGreaterThan(5);
     await proxy().restore();
 
