@@ -125,6 +125,10 @@ export class InferenceChatModel implements ChatModel {
         }
         release();
       },
+      abort: () => {
+        controller.abort();
+        body.destroy(new Error('The model stream timed out.'));
+      },
     });
   }
 

@@ -11,18 +11,8 @@ export interface StreamWatch {
   readonly idleTimeoutMs: number;
   /** Called exactly once when the generator finishes, whichever way; `clean` when `[DONE]` was read. */
   readonly close: (clean: boolean) => void;
-}
-
-const TIMED_OUT = Symbol('timed out');
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  // The losing read may reject after the stream is torn down: that rejection is expected and not ours to report.
-  promise.catch(() => undefined);
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  /** Tears the connection down at once, so that a pending read settles (rejects or ends); `close` still follows. */
+  readonly abort: () => void;
 }
 
 interface WireChunk {
@@ -72,20 +62,34 @@ export async function* completionEvents(events: AsyncIterable<EventMessage>, wat
   let finished = false;
   let usage: ModelUsage | null = null;
   let model: string | null = null;
+  // One timer for the whole stream, pushed back on every event (a timer and a race per event cost more than the
+  // relay itself). When it fires it tears the connection down, which settles the pending read.
+  let timedOut = false;
+  const expire = (): void => {
+    timedOut = true;
+    watch.abort();
+  };
+  // A reader that comes late to a stream whose first event is already buffered still gets a moment to read it.
+  let timer = setTimeout(expire, Math.max(25, watch.firstEventDeadline - Date.now()));
+  const timeout = (): UpstreamError =>
+    new UpstreamError('upstream_timeout', started ? `The model stream was silent for ${watch.idleTimeoutMs} ms.` : 'The model sent nothing before the first-byte deadline.');
   try {
     for (;;) {
-      // A reader that comes late to a stream whose first event is already buffered still gets a moment to read it.
-      const wait = started ? watch.idleTimeoutMs : Math.max(25, watch.firstEventDeadline - Date.now());
-      let step: IteratorResult<EventMessage> | typeof TIMED_OUT;
+      let step: IteratorResult<EventMessage>;
       try {
-        step = await within(iterator.next(), wait);
+        step = await iterator.next();
       } catch (cause) {
+        if (timedOut) throw timeout();
         throw Object.assign(new UpstreamError('upstream_error', 'The model stream broke off.'), { cause });
       }
-      if (step === TIMED_OUT) {
-        throw new UpstreamError('upstream_timeout', started ? `The model stream was silent for ${watch.idleTimeoutMs} ms.` : 'The model sent nothing before the first-byte deadline.');
+      if (timedOut) throw timeout();
+      if (started) {
+        timer.refresh();
+      } else {
+        started = true;
+        clearTimeout(timer);
+        timer = setTimeout(expire, watch.idleTimeoutMs);
       }
-      started = true;
       if (step.done) {
         // A finish reason is the model saying it is done; only `[DONE]` itself is missing.
         if (finished) break;
@@ -115,6 +119,7 @@ export async function* completionEvents(events: AsyncIterable<EventMessage>, wat
     }
     yield { type: 'end', finishReason, usage, model };
   } finally {
+    clearTimeout(timer);
     watch.close(clean);
   }
 }
