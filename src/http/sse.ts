@@ -42,13 +42,24 @@ export function sseFrames(source: AsyncIterable<SseEvent>, options: SseOptions):
   let lastWrite = Date.now();
   let wake: (() => void) | undefined;
 
+  let wakeQueued = false;
+  const wakeReader = (): void => {
+    wakeQueued = false;
+    const waiting = wake;
+    wake = undefined;
+    waiting?.();
+  };
   const write = (text: string) => {
     if (detached) return;
     buffered += text;
     lastWrite = Date.now();
-    const waiting = wake;
-    wake = undefined;
-    waiting?.();
+    // The reader is woken once the promise jobs already queued have run, not at once: the events parsed from one
+    // upstream read all pass through within those jobs, so they leave as one chunk (one socket write) instead of
+    // one each. No timer is involved, so a lone event is not delayed.
+    if (wake && !wakeQueued) {
+      wakeQueued = true;
+      process.nextTick(wakeReader);
+    }
   };
 
   // Checking twice per interval bounds every silence by the interval itself.
