@@ -1,65 +1,96 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { syncBuiltinESMExports } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { createLocalHost, loadFunctionsApp, type LocalHost } from '../local/host/index.js';
 import { EMULATOR_KEY } from '../local/embeddedCosmos.js';
-import { startPhiSimulator, type PhiSimulator, type PhiSimulatorOptions } from '../local/phiSimulator/startPhiSimulator.js';
+import type { PhiSimulatorOptions } from '../local/phiSimulator/startPhiSimulator.js';
 import { buildServices, useServices, type Services } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import type { clientHandlers } from './clientChild.js';
+import type { peerHandlers } from './peerChild.js';
+import { spawnChild, type Child } from './rpc.js';
 
-/** One request the embedded Cosmos server answered, on the `performance.timeOrigin + now()` clock. */
-export interface CosmosRequest {
+import { nowAbs } from './stats.js';
+
+export { nowAbs };
+
+/** A request the service process sent, as its HTTP client saw it (`nowAbs()` clock). */
+export interface OutboundRequest {
+  /** `store` for HTTPS (the Cosmos client), `model` for plain HTTP (the simulator). */
+  readonly to: 'store' | 'model';
   readonly method: string;
-  readonly url: string;
+  readonly path: string;
   readonly start: number;
+  /** When the response body ended (NaN until then). */
   end: number;
 }
 
-/** The whole service in this process: embedded Cosmos (instrumented), the local host, and a simulator per phase. */
+/**
+ * Logs every request this process's HTTP clients send, from the client's side: the store round trips a turn makes
+ * before its model call are counted from here (a single-threaded store answers parallel requests one after the
+ * other, so its own log cannot tell parallel from sequential).
+ */
+function instrumentClients(log: OutboundRequest[]): void {
+  for (const [mod, to] of [[https, 'store'], [http, 'model']] as const) {
+    const original = mod.request as (...args: unknown[]) => ClientRequest;
+    (mod as { request: unknown }).request = function request(...args: unknown[]): ClientRequest {
+      const req = original.apply(mod, args);
+      const entry: OutboundRequest = { to, method: req.method, path: req.path, start: nowAbs(), end: Number.NaN };
+      log.push(entry);
+      req.once('response', (res: IncomingMessage) => res.once('end', () => (entry.end = nowAbs())));
+      return req;
+    };
+  }
+  // Modules that import `request` by name see the wrapper too.
+  syncBuiltinESMExports();
+}
+
+/**
+ * The service in this process (the local host serving the built function files, and the services), its peers
+ * (Cosmos-protocol server, Phi simulator) in one child process and the clients in another: what this process
+ * spends is the service's own cost, and the direct baseline runs between the same two child processes.
+ */
 export interface Harness {
   readonly api: string;
-  readonly cosmosLog: CosmosRequest[];
+  /** Requests the service sent to its store and model. */
+  readonly outbound: OutboundRequest[];
+  readonly peers: Child<typeof peerHandlers>;
+  readonly client: Child<typeof clientHandlers>;
   /** Starts a simulator with these options and points fresh services at it; close it before the next phase. */
   phase(sim: PhiSimulatorOptions, env?: Record<string, string>): Promise<Phase>;
   close(): Promise<void>;
 }
 
 export interface Phase {
-  readonly sim: PhiSimulator;
+  /** The simulator's URL and model id. */
+  readonly sim: { readonly url: string; readonly model: string };
   readonly services: Services;
   close(): Promise<void>;
 }
 
-/** Absolute high-resolution time, the clock the simulator stamps requests with. */
-export const nowAbs = (): number => performance.timeOrigin + performance.now();
-
-/**
- * Starts the service as `npm start` would, except that the Cosmos-protocol server is started here so every request
- * it receives can be logged (start and finish): that is how store round trips are counted, without touching the app.
- */
+/** Starts the service as `npm start` would, except that its peers and clients run in child processes. */
 export async function startHarness(): Promise<Harness> {
   const here = fileURLToPath(import.meta.url);
   const compiled = here.endsWith('.js');
-  const registry = await loadFunctionsApp({ mainGlob: compiled ? 'dist/src/functions/*.js' : 'src/functions/*.ts' });
-  const { createHttpsServer } = await import('@vercel/cosmosdb-server');
-  const cosmos: Server = createHttpsServer({ keepAlive: true } as Parameters<typeof createHttpsServer>[0]);
-  const cosmosLog: CosmosRequest[] = [];
-  cosmos.prependListener('request', (req, res) => {
-    const entry: CosmosRequest = { method: req.method ?? '', url: req.url ?? '', start: nowAbs(), end: Number.NaN };
-    cosmosLog.push(entry);
-    res.on('finish', () => (entry.end = nowAbs()));
-  });
-  await new Promise<void>((resolve) => cosmos.listen(0, '127.0.0.1', () => resolve()));
-  const endpoint = `https://127.0.0.1:${(cosmos.address() as AddressInfo).port}`;
+  if (!compiled) throw new Error('The harness runs compiled (npm run bench): its children are dist/bench/*.js.');
+  const outbound: OutboundRequest[] = [];
+  instrumentClients(outbound);
+  const registry = await loadFunctionsApp({ mainGlob: 'dist/src/functions/*.js' });
+  const peers = spawnChild<typeof peerHandlers>('./peerChild.js');
+  const client = spawnChild<typeof clientHandlers>('./clientChild.js');
+  const endpoint = await peers.call('cosmos', undefined as never);
   const host: LocalHost = await createLocalHost({ app: registry, logger: { info() {}, error() {} } });
   return {
     api: `${host.url}/api`,
-    cosmosLog,
+    outbound,
+    peers,
+    client,
     async phase(simOptions, env = {}) {
-      const sim = await startPhiSimulator(simOptions);
+      const sim = await peers.call('startSim', simOptions);
       const config = loadConfig({
-        PHI_ENDPOINT: sim.url, PHI_API_KEY: 'bench', PHI_MODEL: sim.model.id, PHI_MAX_CONCURRENCY: '1000',
+        PHI_ENDPOINT: sim.url, PHI_API_KEY: 'bench', PHI_MODEL: sim.model, PHI_MAX_CONCURRENCY: '1000',
         COSMOS_ENDPOINT: endpoint, COSMOS_KEY: EMULATOR_KEY, COSMOS_DATABASE: `bench-${randomUUID()}`, AUTH_MODE: 'dev', ...env,
       });
       const services = await buildServices(config);
@@ -68,16 +99,15 @@ export async function startHarness(): Promise<Harness> {
         sim, services,
         close: async () => {
           await services.close();
-          await sim.close();
+          await peers.call('closeSim', undefined as never);
         },
       };
     },
     async close() {
       await host.close();
-      await new Promise<void>((resolve) => {
-        cosmos.closeAllConnections();
-        cosmos.close(() => resolve());
-      });
+      await peers.call('close', undefined as never);
+      peers.close();
+      client.close();
     },
   };
 }

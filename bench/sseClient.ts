@@ -1,6 +1,7 @@
 import { Agent, request } from 'node:http';
+import { nowAbs } from './stats.js';
 
-/** One SSE event as the client read it, with when its last byte arrived (`performance.now()`). */
+/** One SSE event as the client read it, with when its last byte arrived (`nowAbs()`). */
 export interface ReadEvent {
   readonly event: string;
   readonly data: string;
@@ -41,7 +42,7 @@ async function retryStale<T>(run: () => Promise<T>): Promise<T> {
 function postSseOnce(url: string, body: unknown, headers: Record<string, string>): Promise<StreamResult> {
   const payload = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const sentAt = performance.now();
+    const sentAt = nowAbs();
     const req = request(url, {
       method: 'POST', agent: clientAgent,
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(payload), ...headers },
@@ -50,7 +51,7 @@ function postSseOnce(url: string, body: unknown, headers: Record<string, string>
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        const at = performance.now();
+        const at = nowAbs();
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {

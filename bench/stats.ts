@@ -11,3 +11,6 @@ export function round(value: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Absolute high-resolution time (ms since the epoch), comparable across the benchmark's processes. */
+export const nowAbs = (): number => performance.timeOrigin + performance.now();

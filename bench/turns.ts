@@ -1,32 +1,48 @@
-import type { PhiSimulator } from '../local/phiSimulator/startPhiSimulator.js';
-import { nowAbs, type CosmosRequest, type Harness } from './harness.js';
-import { postJson, postSse, type StreamResult } from './sseClient.js';
+import type { Post } from './clientChild.js';
+import type { Harness, OutboundRequest } from './harness.js';
+import type { StreamResult } from './sseClient.js';
 import { quantile } from './stats.js';
 
-const USER = 'bench-user';
 const headersFor = (user: string): Record<string, string> => ({ 'x-user-id': user });
 
+/** A conversation and its owner. */
+interface Conv {
+  readonly id: string;
+  readonly user: string;
+}
+
+/**
+ * Concurrent turns belong to different users (100 concurrent turns are 100 people, each waiting on one reply):
+ * one user's turns all count into that user's one usage-day document, so a single user with 100 turns at once
+ * measures the ledger's optimistic-concurrency retries instead of the relay (see docs/performance.md).
+ */
+let userCounter = 0;
+
 /** Creates `n` conversations (one per concurrent turn, so turns never wait on each other's lock). */
-async function conversations(api: string, n: number, user = USER): Promise<string[]> {
-  const ids: string[] = [];
+async function conversations(h: Harness, n: number): Promise<Conv[]> {
+  const ids: Conv[] = [];
   for (let i = 0; i < n; i += 1) {
-    const res = await postJson(`${api}/conversations`, { title: `bench ${i}` }, headersFor(user));
+    const user = `bench-user-${(userCounter += 1)}`;
+    const res = await h.client.call('json', { url: `${h.api}/conversations`, body: { title: `bench ${i}` }, headers: headersFor(user) });
     if (res.status !== 201) throw new Error(`create conversation: ${res.status}`);
-    ids.push(res.body.id as string);
+    ids.push({ id: res.body.id as string, user });
   }
   return ids;
 }
 
 let turnCounter = 0;
-function turn(api: string, conversationId: string, content: string, user = USER): Promise<StreamResult> {
+function turn(api: string, conv: Conv, content: string): Post {
   turnCounter += 1;
-  return postSse(`${api}/conversations/${conversationId}/messages`, { content }, { ...headersFor(user), 'idempotency-key': `bench-${turnCounter}` });
+  return { url: `${api}/conversations/${conv.id}/messages`, body: { content }, headers: { ...headersFor(conv.user), 'idempotency-key': `bench-${turnCounter}` } };
 }
 
 /** The same completion the service asks for, straight to the simulator: the physical limit. */
-function direct(sim: PhiSimulator, content: string): Promise<StreamResult> {
-  return postSse(`${sim.url}/chat/completions`, { messages: [{ role: 'user', content }], stream: true, max_tokens: 1024 }, { 'api-key': 'bench' });
+function direct(simUrl: string, content: string): Post {
+  return { url: `${simUrl}/chat/completions`, body: { messages: [{ role: 'user', content }], stream: true, max_tokens: 1024 }, headers: { 'api-key': 'bench' } };
 }
+
+/** Streams, all at once, read by the client process. */
+const streams = (h: Harness, posts: Post[]): Promise<StreamResult[]> => h.client.call('streams', posts);
 
 const isDelta = (e: { event: string }): boolean => e.event === 'message.delta';
 function contentOf(data: string): string {
@@ -63,12 +79,12 @@ export interface RoundTrips {
 }
 
 /** Sequential depth of a set of requests: the longest chain where each starts after the previous ended. */
-function depth(requests: readonly CosmosRequest[]): number {
+function depth(requests: readonly OutboundRequest[]): number {
   const sorted = [...requests].sort((a, b) => a.end - b.end);
   const chain: number[] = [];
   sorted.forEach((r, i) => {
     let best = 0;
-    for (let j = 0; j < i; j += 1) if ((sorted[j] as CosmosRequest).end <= r.start) best = Math.max(best, chain[j] as number);
+    for (let j = 0; j < i; j += 1) if ((sorted[j] as OutboundRequest).end <= r.start) best = Math.max(best, chain[j] as number);
     chain.push(best + 1);
   });
   return Math.max(0, ...chain);
@@ -81,32 +97,32 @@ function depth(requests: readonly CosmosRequest[]): number {
 export async function benchFirstToken(h: Harness, concurrency: number, rounds: number): Promise<{ ft: FirstTokenResult; trips?: RoundTrips }> {
   const phase = await h.phase({ replyWords: 20 }, { USER_DAILY_TOKEN_LIMIT: '1000000000' });
   try {
-    const ids = await conversations(h.api, concurrency * rounds);
+    const ids = await conversations(h, concurrency * rounds);
     const ours: number[] = [];
     const base: number[] = [];
     const tripCounts: number[] = [];
     const tripDepths: number[] = [];
     let detail = '';
     // Warm-up: connections, JIT, the model's first call.
-    await Promise.all(Array.from({ length: concurrency }, (_, i) => direct(phase.sim, `warm ${i}`)));
-    const warm = await conversations(h.api, concurrency);
-    await Promise.all(warm.map((id) => turn(h.api, id, 'warm up')));
+    await streams(h, Array.from({ length: concurrency }, (_, i) => direct(phase.sim.url, `warm ${i}`)));
+    const warm = await conversations(h, concurrency);
+    await streams(h, warm.map((id) => turn(h.api, id, 'warm up')));
     for (let round = 0; round < rounds; round += 1) {
       const batch = ids.slice(round * concurrency, (round + 1) * concurrency);
-      const startAbs = nowAbs();
-      const logFrom = h.cosmosLog.length;
-      const results = await Promise.all(batch.map((id, i) => turn(h.api, id, `Question ${round}-${i}: how is the weather?`)));
+      const logFrom = h.outbound.length;
+      const results = await streams(h, batch.map((id, i) => turn(h.api, id, `Question ${round}-${i}: how is the weather?`)));
       ours.push(...results.map(firstDeltaMs));
       if (concurrency === 1) {
-        const upstream = phase.sim.completionRequests.find((r) => r.receivedAt > startAbs);
+        const sent = h.outbound.slice(logFrom);
+        const upstream = sent.find((r) => r.to === 'model' && r.path.includes('/chat/completions'));
         if (upstream) {
-          const before = h.cosmosLog.slice(logFrom).filter((r) => r.start >= startAbs && r.start < upstream.receivedAt);
+          const before = sent.filter((r) => r.to === 'store' && r.start < upstream.start);
           tripCounts.push(before.length);
           tripDepths.push(depth(before));
-          if (round === 0) detail = before.map((r) => `${r.method} ${r.url.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')}`).join('; ');
+          if (round === 0) detail = before.map((r) => `${r.method} ${r.path.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')}`).join('; ');
         }
       }
-      const directs = await Promise.all(batch.map((_, i) => direct(phase.sim, `Question ${round}-${i}: how is the weather?`)));
+      const directs = await streams(h, batch.map((_, i) => direct(phase.sim.url, `Question ${round}-${i}: how is the weather?`)));
       base.push(...directs.map(firstChunkMs));
     }
     const ft: FirstTokenResult = {
@@ -128,27 +144,15 @@ export interface RelayLatency {
   readonly baseP99: number;
 }
 
-type Write = (this: unknown, chunk: unknown, ...rest: unknown[]) => boolean;
-
 /**
- * Paces the simulator (1 ms between chunks) so each chunk travels alone, stamps every SSE frame the simulator writes
- * (a wrapper on `ServerResponse.prototype.write` for the simulator's string frames; the host writes bytes) and
- * matches frames to what the client read by character offset, turn after turn.
+ * Paces the simulator (1 ms between chunks) so each chunk travels alone; the peer process stamps every SSE frame
+ * the simulator writes and the client process stamps every event it reads (both on the `nowAbs()` clock, so any
+ * offset between the two processes' clocks is the same for ours and the baseline and cancels in the difference);
+ * frames are matched to reads by character offset, turn after turn.
  */
 export async function benchRelayLatency(h: Harness, turns: number): Promise<RelayLatency> {
   const phase = await h.phase({ replyWords: 60, chunkDelayMs: 1 });
-  const { ServerResponse } = await import('node:http');
-  const proto = ServerResponse.prototype as unknown as { write: Write };
-  const original = proto.write;
-  let writes: { at: number; content: string }[] = [];
-  proto.write = function write(this: unknown, chunk: unknown, ...rest: unknown[]): boolean {
-    if (typeof chunk === 'string' && chunk.startsWith('data: {')) {
-      const content = contentOf(chunk.slice(6).trim());
-      if (content !== '') writes.push({ at: performance.now(), content });
-    }
-    return original.call(this, chunk, ...rest);
-  };
-  const latencies = (read: { at: number; text: string }[]): number[] => {
+  const latencies = (writes: { at: number; content: string }[], read: { at: number; text: string }[]): number[] => {
     const out: number[] = [];
     let offset = 0;
     let j = 0;
@@ -161,22 +165,24 @@ export async function benchRelayLatency(h: Harness, turns: number): Promise<Rela
     return out;
   };
   try {
-    const ids = await conversations(h.api, turns + 1);
-    await turn(h.api, ids[turns] as string, 'warm up');
-    await direct(phase.sim, 'warm up');
+    const ids = await conversations(h, turns + 1);
+    await streams(h, [turn(h.api, ids[turns] as Conv, 'warm up')]);
+    await streams(h, [direct(phase.sim.url, 'warm up')]);
+    await h.peers.call('stampWrites', true);
     const ours: number[] = [];
     const base: number[] = [];
     for (let i = 0; i < turns; i += 1) {
-      writes = [];
-      const r = await turn(h.api, ids[i] as string, `Tell me about chunk ${i}.`);
-      ours.push(...latencies(r.events.filter(isDelta).map((e) => ({ at: e.at, text: (JSON.parse(e.data) as { content: string }).content }))));
-      writes = [];
-      const d = await direct(phase.sim, `Tell me about chunk ${i}.`);
-      base.push(...latencies(d.events.map((e) => ({ at: e.at, text: contentOf(e.data) })).filter((e) => e.text !== '')));
+      await h.peers.call('takeWrites', undefined);
+      const [r] = await streams(h, [turn(h.api, ids[i] as Conv, `Tell me about chunk ${i}.`)]);
+      const oursWrites = await h.peers.call('takeWrites', undefined);
+      ours.push(...latencies(oursWrites, (r as StreamResult).events.filter(isDelta).map((e) => ({ at: e.at, text: (JSON.parse(e.data) as { content: string }).content }))));
+      const [d] = await streams(h, [direct(phase.sim.url, `Tell me about chunk ${i}.`)]);
+      const baseWrites = await h.peers.call('takeWrites', undefined);
+      base.push(...latencies(baseWrites, (d as StreamResult).events.map((e) => ({ at: e.at, text: contentOf(e.data) })).filter((e) => e.text !== '')));
     }
     return { samples: ours.length, oursP50: quantile(ours, 0.5), oursP99: quantile(ours, 0.99), baseP50: quantile(base, 0.5), baseP99: quantile(base, 0.99) };
   } finally {
-    proto.write = original;
+    await h.peers.call('stampWrites', false);
     await phase.close();
   }
 }
@@ -185,9 +191,10 @@ export interface Throughput {
   readonly turns: number;
   readonly oursChunksPerSecond: number;
   readonly baseChunksPerSecond: number;
+  /** CPU time (user + system) this process, the service, spent per relayed chunk. */
+  readonly serviceCpuUsPerChunk: number;
   readonly idleRssMb: number;
   readonly oursPeakRssAboveIdleMb: number;
-  readonly basePeakRssAboveIdleMb: number;
 }
 
 async function peakRss<T>(run: () => Promise<T>): Promise<[T, number]> {
@@ -205,37 +212,32 @@ const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 /**
  * `concurrent` turns at once with long replies, one word per chunk and no pacing: chunks/s the client received,
- * through the service and direct; and peak RSS above idle during each (everything runs in this one process).
+ * through the service and direct (simulator → client process, the service process idle); the CPU the service
+ * process spent per relayed chunk, and its peak RSS above idle.
  */
 export async function benchThroughput(h: Harness, concurrent: number, replyWords: number): Promise<Throughput> {
   const phase = await h.phase({ replyWords, wordsPerChunk: 1 });
   try {
-    const ids = await conversations(h.api, concurrent * 2);
-    await Promise.all(ids.slice(concurrent).map((id) => turn(h.api, id, 'warm up')));
-    await Promise.all(ids.slice(concurrent).map((_, i) => direct(phase.sim, `warm ${i}`)));
+    const ids = await conversations(h, concurrent * 2);
+    await streams(h, ids.slice(concurrent).map((id) => turn(h.api, id, 'warm up')));
+    await streams(h, ids.slice(concurrent).map((_, i) => direct(phase.sim.url, `warm ${i}`)));
     gc();
     await new Promise((resolve) => setTimeout(resolve, 200));
     const idle = process.memoryUsage.rss();
 
-    let start = performance.now();
-    const [ours, oursPeak] = await peakRss(() => Promise.all(ids.slice(0, concurrent).map((id, i) => turn(h.api, id, `Long story ${i}`))));
-    const oursSeconds = (performance.now() - start) / 1000;
-    const oursChunks = ours.reduce((n, r) => n + r.events.filter(isDelta).length, 0);
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const idle2 = process.memoryUsage.rss();
-
-    start = performance.now();
-    const [base, basePeak] = await peakRss(() => Promise.all(ids.slice(0, concurrent).map((_, i) => direct(phase.sim, `Long story ${i}`))));
-    const baseSeconds = (performance.now() - start) / 1000;
-    const baseChunks = base.reduce((n, r) => n + r.events.filter((e) => contentOf(e.data) !== '').length, 0);
+    const cpuBefore = process.cpuUsage();
+    const [ours, oursPeak] = await peakRss(() => h.client.call('counted', { posts: ids.slice(0, concurrent).map((id, i) => turn(h.api, id, `Long story ${i}`)), event: 'message.delta' }));
+    const cpu = process.cpuUsage(cpuBefore);
+    const oursChunks = ours.counts.reduce((n, r) => n + r.events, 0);
+    const base = await h.client.call('counted', { posts: ids.slice(0, concurrent).map((_, i) => direct(phase.sim.url, `Long story ${i}`)), event: null });
+    const baseChunks = base.counts.reduce((n, r) => n + r.events, 0);
     return {
       turns: concurrent,
-      oursChunksPerSecond: oursChunks / oursSeconds,
-      baseChunksPerSecond: baseChunks / baseSeconds,
+      oursChunksPerSecond: oursChunks / (ours.ms / 1000),
+      baseChunksPerSecond: baseChunks / (base.ms / 1000),
+      serviceCpuUsPerChunk: (cpu.user + cpu.system) / oursChunks,
       idleRssMb: idle / 2 ** 20,
       oursPeakRssAboveIdleMb: (oursPeak - idle) / 2 ** 20,
-      basePeakRssAboveIdleMb: (basePeak - idle2) / 2 ** 20,
     };
   } finally {
     await phase.close();
