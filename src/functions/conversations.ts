@@ -3,7 +3,7 @@ import { PreconditionFailedError } from '../chat/errors.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentConversation } from '../http/present.js';
 import { parseWith, queryObject, readJson } from '../http/request.js';
-import { createConversationSchema, listConversationsQuery, patchConversationSchema } from '../http/schemas.js';
+import { requestSchemas } from '../http/requestSchemas.js';
 
 function etagHeader(etag: string): Record<string, string> {
   return { etag: `"${etag}"` };
@@ -24,6 +24,7 @@ app.http('createConversation', {
   methods: ['POST'],
   authLevel: 'anonymous',
   handler: forCaller(async (request, _context, s, caller) => {
+    const { createConversationSchema } = await requestSchemas();
     const body = parseWith(createConversationSchema, await readJson(request, s.config.limits.maxBodyBytes), 'body');
     const conversation = await s.conversations.create(caller.userId, body);
     return json(201, presentConversation(conversation), {
@@ -38,6 +39,7 @@ app.http('listConversations', {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: forCaller(async (request, _context, s, caller) => {
+    const { listConversationsQuery } = await requestSchemas();
     const query = parseWith(listConversationsQuery, queryObject(request), 'query string');
     const page = await s.conversations.list(caller.userId, { limit: query.limit, cursor: query.cursor });
     return json(200, { items: page.items.map(presentConversation), nextCursor: page.nextCursor });
@@ -61,6 +63,7 @@ app.http('updateConversation', {
   handler: forCaller(async (request, _context, s, caller) => {
     const id = conversationIdOf(request);
     const ifMatch = ifMatchOf(request.headers.get('if-match'));
+    const { patchConversationSchema } = await requestSchemas();
     const body = parseWith(patchConversationSchema, await readJson(request, s.config.limits.maxBodyBytes), 'body');
     const conversation = await s.conversations.update(caller.userId, id, body, ifMatch);
     return json(200, presentConversation(conversation), etagHeader(conversation.etag));

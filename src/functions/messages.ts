@@ -7,7 +7,8 @@ import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentMessage } from '../http/present.js';
 import { problemResponse, toProblem } from '../http/problem.js';
 import { parseWith, queryObject, readJson } from '../http/request.js';
-import { listMessagesQuery, postMessageSchema } from '../http/schemas.js';
+import { requestSchemas } from '../http/requestSchemas.js';
+import type { postMessageSchema } from '../http/schemas.js';
 import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
 
 app.http('listMessages', {
@@ -16,6 +17,7 @@ app.http('listMessages', {
   authLevel: 'anonymous',
   handler: forCaller(async (request, _context, s, caller) => {
     const id = conversationIdOf(request);
+    const { listMessagesQuery } = await requestSchemas();
     const query = parseWith(listMessagesQuery, queryObject(request), 'query string');
     const page = await s.conversations.messages(caller.userId, id, query);
     const now = s.clock.now();
@@ -25,8 +27,9 @@ app.http('listMessages', {
 
 let messageSchema: { limit: number; schema: ReturnType<typeof postMessageSchema> } | undefined;
 
-function schemaFor(s: Services): ReturnType<typeof postMessageSchema> {
+async function schemaFor(s: Services): Promise<ReturnType<typeof postMessageSchema>> {
   if (messageSchema?.limit !== s.config.limits.maxContentChars) {
+    const { postMessageSchema } = await requestSchemas();
     messageSchema = { limit: s.config.limits.maxContentChars, schema: postMessageSchema(s.config.limits.maxContentChars) };
   }
   return messageSchema.schema;
@@ -74,7 +77,7 @@ app.http('postMessage', {
     const id = conversationIdOf(request);
     const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
     const raw = await readJson(request, s.config.limits.maxBodyBytes);
-    const body = parseWith(schemaFor(s), raw, 'body');
+    const body = parseWith(await schemaFor(s), raw, 'body');
     const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
     const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey, requestHash });
     const now = () => s.clock.now();

@@ -3,7 +3,7 @@ import { ValidationError } from '../chat/errors.js';
 import { secondsToUtcMidnight, utcDay } from '../chat/UsageLedger.js';
 import { forCaller, json } from '../http/endpoint.js';
 import { parseWith, queryObject } from '../http/request.js';
-import { usageQuery } from '../http/schemas.js';
+import { requestSchemas } from '../http/requestSchemas.js';
 
 const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
@@ -13,6 +13,7 @@ app.http('getUsage', {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: forCaller(async (request, _context, s, caller) => {
+    const { usageQuery } = await requestSchemas();
     const query = parseWith(usageQuery, queryObject(request), 'query string');
     const now = s.clock.now();
     const today = utcDay(now);

@@ -3,7 +3,7 @@ import { services, type Services } from '../app.js';
 import { NotFoundError } from '../chat/errors.js';
 import type { Caller } from './caller.js';
 import { problemResponse } from './problem.js';
-import { CONVERSATION_ID } from './schemas.js';
+import { CONVERSATION_ID } from './conversationId.js';
 
 export type CallerHandler = (
   request: HttpRequest, context: InvocationContext, services: Services, caller: Caller,

@@ -86,5 +86,4 @@ export type CreateConversationInput = z.infer<typeof createConversationSchema>;
 export type PatchConversationInput = z.infer<typeof patchConversationSchema>;
 export type PostMessageInput = z.infer<ReturnType<typeof postMessageSchema>>;
 
-/** Ids the server hands out: a prefix and 22 base64url characters (16 random bytes). */
-export const CONVERSATION_ID = /^c_[A-Za-z0-9_-]{22}$/;
+export { CONVERSATION_ID } from './conversationId.js';
