@@ -42,7 +42,14 @@ export function sseFrames(source: AsyncIterable<SseEvent>, options: SseOptions):
   let lastWrite = Date.now();
   let wake: (() => void) | undefined;
 
+  // The first event of a burst wakes the reader at once, so it leaves without waiting for the rest; the events
+  // that follow within the same tick (parsed from the same upstream read) are handed over together once the tick's
+  // queued jobs have run: one socket write for them instead of one each, and no timer anywhere.
+  let burst = false;
   let wakeQueued = false;
+  const endBurst = (): void => {
+    burst = false;
+  };
   const wakeReader = (): void => {
     wakeQueued = false;
     const waiting = wake;
@@ -53,10 +60,11 @@ export function sseFrames(source: AsyncIterable<SseEvent>, options: SseOptions):
     if (detached) return;
     buffered += text;
     lastWrite = Date.now();
-    // The reader is woken once the promise jobs already queued have run, not at once: the events parsed from one
-    // upstream read all pass through within those jobs, so they leave as one chunk (one socket write) instead of
-    // one each. No timer is involved, so a lone event is not delayed.
-    if (wake && !wakeQueued) {
+    if (!burst) {
+      burst = true;
+      process.nextTick(endBurst);
+      wakeReader();
+    } else if (wake && !wakeQueued) {
       wakeQueued = true;
       process.nextTick(wakeReader);
     }
