@@ -23,6 +23,8 @@ export interface OutboundRequest {
   readonly method: string;
   readonly path: string;
   readonly start: number;
+  /** When the response head arrived (NaN until then). */
+  head: number;
   /** When the response body ended (NaN until then). */
   end: number;
 }
@@ -37,9 +39,12 @@ function instrumentClients(log: OutboundRequest[]): void {
     const original = mod.request as (...args: unknown[]) => ClientRequest;
     (mod as { request: unknown }).request = function request(...args: unknown[]): ClientRequest {
       const req = original.apply(mod, args);
-      const entry: OutboundRequest = { to, method: req.method, path: req.path, start: nowAbs(), end: Number.NaN };
+      const entry: OutboundRequest = { to, method: req.method, path: req.path, start: nowAbs(), head: Number.NaN, end: Number.NaN };
       log.push(entry);
-      req.once('response', (res: IncomingMessage) => res.once('end', () => (entry.end = nowAbs())));
+      req.once('response', (res: IncomingMessage) => {
+        entry.head = nowAbs();
+        res.once('end', () => (entry.end = nowAbs()));
+      });
       return req;
     };
   }
