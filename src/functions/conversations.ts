@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { httpRoute } from '../http/routes.js';
 import { PreconditionFailedError } from '../chat/errors.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentConversation } from '../http/present.js';
@@ -19,7 +20,7 @@ function ifMatchOf(header: string | null): string | undefined {
   return match[1];
 }
 
-app.http('createConversation', {
+httpRoute('createConversation', {
   route: 'conversations',
   methods: ['POST'],
   authLevel: 'anonymous',
@@ -34,7 +35,7 @@ app.http('createConversation', {
   }),
 });
 
-app.http('listConversations', {
+httpRoute('listConversations', {
   route: 'conversations',
   methods: ['GET'],
   authLevel: 'anonymous',
@@ -46,7 +47,7 @@ app.http('listConversations', {
   }),
 });
 
-app.http('getConversation', {
+httpRoute('getConversation', {
   route: 'conversations/{conversationId}',
   methods: ['GET'],
   authLevel: 'anonymous',
@@ -56,7 +57,7 @@ app.http('getConversation', {
   }),
 });
 
-app.http('updateConversation', {
+httpRoute('updateConversation', {
   route: 'conversations/{conversationId}',
   methods: ['PATCH'],
   authLevel: 'anonymous',
@@ -70,7 +71,7 @@ app.http('updateConversation', {
   }),
 });
 
-app.http('deleteConversation', {
+httpRoute('deleteConversation', {
   route: 'conversations/{conversationId}',
   methods: ['DELETE'],
   authLevel: 'anonymous',

@@ -1,4 +1,4 @@
-import { app } from '@azure/functions';
+import { httpRoute } from '../http/routes.js';
 import { services } from '../app.js';
 import { ChatError } from '../chat/errors.js';
 import { json } from '../http/endpoint.js';
@@ -13,7 +13,7 @@ function withTimeout<T>(work: Promise<T>): Promise<T> {
   ]);
 }
 
-app.http('health', {
+httpRoute('health', {
   route: 'health',
   methods: ['GET'],
   authLevel: 'anonymous',

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { app, type HttpResponseInit } from '@azure/functions';
+import type { HttpResponseInit } from '@azure/functions';
+import { httpRoute } from '../http/routes.js';
 import type { Services } from '../app.js';
 import { ValidationError } from '../chat/errors.js';
 import type { TurnEvent } from '../chat/turnTypes.js';
@@ -11,7 +12,7 @@ import { requestSchemas } from '../http/requestSchemas.js';
 import type { postMessageSchema } from '../http/schemas.js';
 import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
 
-app.http('listMessages', {
+httpRoute('listMessages', {
   route: 'conversations/{conversationId}/messages',
   methods: ['GET'],
   authLevel: 'anonymous',
@@ -69,7 +70,7 @@ async function* sseEvents(events: AsyncIterable<TurnEvent>, now: () => Date): As
   for await (const event of events) yield toSse(event, now);
 }
 
-app.http('postMessage', {
+httpRoute('postMessage', {
   route: 'conversations/{conversationId}/messages',
   methods: ['POST'],
   authLevel: 'anonymous',

@@ -1,7 +1,7 @@
-import { app } from '@azure/functions';
+import { httpRoute } from '../http/routes.js';
 import { forCaller, json } from '../http/endpoint.js';
 
-app.http('getModel', {
+httpRoute('getModel', {
   route: 'model',
   methods: ['GET'],
   authLevel: 'anonymous',

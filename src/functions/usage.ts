@@ -1,4 +1,4 @@
-import { app } from '@azure/functions';
+import { httpRoute } from '../http/routes.js';
 import { ValidationError } from '../chat/errors.js';
 import { secondsToUtcMidnight, utcDay } from '../chat/UsageLedger.js';
 import { forCaller, json } from '../http/endpoint.js';
@@ -8,7 +8,7 @@ import { requestSchemas } from '../http/requestSchemas.js';
 const MAX_DAYS = 366;
 const DAY_MS = 86_400_000;
 
-app.http('getUsage', {
+httpRoute('getUsage', {
   route: 'usage',
   methods: ['GET'],
   authLevel: 'anonymous',

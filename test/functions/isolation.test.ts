@@ -45,6 +45,8 @@ function expectNoneOfA(res: TurnResponse): void {
 
 interface Row {
   readonly method: string;
+  /** For a function registered with several methods (the catch-all): all of them. */
+  readonly methods?: readonly string[];
   readonly route: string;
   /** B's calls against A's data, with what B must get. */
   readonly asB: (path: (id: string) => string) => Promise<void>;
@@ -55,6 +57,21 @@ const messagesPath = (id: string) => `/conversations/${id}/messages`;
 
 /** One row per registered HTTP function name. */
 const TABLE: Record<string, Row> = {
+  fallback: {
+    method: 'GET', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], route: '{*path}',
+    asB: async () => {
+      // Paths no route serves, and a known route with another method, around A's ids: the same answers as for any id.
+      for (const [method, path] of [['GET', `/conversations/${a.conversation}/secret`], ['POST', `/usage/${a.conversation}`]] as const) {
+        const res = await call(t.api, method, path, { user: B });
+        expect(res.status).toBe(404);
+        expect(res.body.code).toBe('not_found');
+        expectNoneOfA(res);
+      }
+      const wrongMethod = await call(t.api, 'PUT', `/conversations/${a.conversation}`, { user: B });
+      expect(wrongMethod.status).toBe(405);
+      expectNoneOfA(wrongMethod);
+    },
+  },
   health: {
     method: 'GET', route: 'health',
     asB: async () => {
@@ -180,7 +197,8 @@ describe('user isolation on every route', () => {
   it('has exactly one row per registered HTTP function, with its method and route', () => {
     expect(Object.keys(TABLE).sort()).toEqual(registered.map((f) => f.name).sort());
     for (const f of registered) {
-      expect({ name: f.name, methods: f.methods, route: f.route }).toEqual({ name: f.name, methods: [TABLE[f.name]!.method], route: TABLE[f.name]!.route });
+      const row = TABLE[f.name]!;
+      expect({ name: f.name, methods: f.methods, route: f.route }).toEqual({ name: f.name, methods: row.methods ?? [row.method], route: row.route });
     }
   });
 

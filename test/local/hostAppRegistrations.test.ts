@@ -7,12 +7,15 @@ import { describeHttpFunctions, loadFunctionsApp } from '../../local/host/index.
  * the HTTP contract (shared/api.md) must be here, behind the host's `api` prefix.
  */
 describe('the app as the Functions host would list it', () => {
-  it('registers every route of the contract, and nothing else', async () => {
+  it('registers every route of the contract, the catch-all that answers the rest, and nothing else', async () => {
     const app = await loadFunctionsApp({ mainGlob: 'src/functions/*.ts' });
 
     expect(describeHttpFunctions(app)).toEqual([
       { name: 'createConversation', route: 'conversations', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'deleteConversation', route: 'conversations/{conversationId}', methods: ['DELETE'], authLevel: 'anonymous' },
+      {
+        name: 'fallback', route: '{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], authLevel: 'anonymous',
+      },
       { name: 'getConversation', route: 'conversations/{conversationId}', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'getModel', route: 'model', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'getUsage', route: 'usage', methods: ['GET'], authLevel: 'anonymous' },
