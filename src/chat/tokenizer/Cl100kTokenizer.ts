@@ -1,6 +1,5 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { PromptMessage } from '../ports.js';
-import type { ChatTokenizer } from './ChatTokenizer.js';
+import { TemplateTokenizer } from './TemplateTokenizer.js';
 
 /**
  * Phi-3-small's special tokens on top of cl100k_base (its `tokenization_phi3_small.py`); the unused
@@ -29,42 +28,24 @@ const NEWLINE_ID = 198;
  * tokens cut the text, so a message costs 3 + the tokens of `"\n" + content` whatever its neighbours; BOS and the
  * generation prompt make `generationPromptTokens` 3.
  */
-export class Cl100kTokenizer implements ChatTokenizer {
-  readonly generationPromptTokens = 3;
-  readonly #encoding: Tiktoken;
-
+export class Cl100kTokenizer extends TemplateTokenizer {
   /** `encoding` must carry `PHI3_SMALL_SPECIAL_TOKENS`. */
   constructor(encoding: Tiktoken) {
-    this.#encoding = encoding;
-  }
-
-  encode(text: string): number[] {
-    return text === '' ? [] : this.#encoding.encode(text, 'all');
-  }
-
-  countText(text: string): number {
-    return this.encode(text).length;
-  }
-
-  messageTokens(message: PromptMessage): number {
-    return 3 + this.encode('\n' + message.content).length;
-  }
-
-  encodePrompt(messages: readonly PromptMessage[]): number[] {
-    const out: number[] = [BOS_ID];
-    for (const m of messages) {
-      out.push(ROLE_IDS[m.role]);
+    const text = (t: string, out: number[] | null): number => {
+      if (t === '') return 0;
+      const ids = encoding.encode(t, 'all');
       // A loop, not a spread: a long message would exceed the engine's argument limit.
-      for (const id of this.encode('\n' + m.content)) out.push(id);
-      out.push(END_ID, NEWLINE_ID);
-    }
-    out.push(ROLE_IDS.assistant, NEWLINE_ID);
-    return out;
-  }
-
-  countPrompt(messages: readonly PromptMessage[]): number {
-    let total = this.generationPromptTokens;
-    for (const m of messages) total += this.messageTokens(m);
-    return total;
+      if (out !== null) for (const id of ids) out.push(id);
+      return ids.length;
+    };
+    super({
+      text,
+      // The `\n` after the role marker is plain text: a content that starts with white space (`\n\n`) merges with it.
+      content: (t, out) => text('\n' + t, out),
+      open: { system: [ROLE_IDS.system], user: [ROLE_IDS.user], assistant: [ROLE_IDS.assistant] },
+      close: [END_ID, NEWLINE_ID],
+      bos: [BOS_ID],
+      generationPrompt: [ROLE_IDS.assistant, NEWLINE_ID],
+    });
   }
 }

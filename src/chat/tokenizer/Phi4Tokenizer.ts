@@ -1,7 +1,7 @@
 import type { Tiktoken } from 'js-tiktoken/lite';
-import type { PromptMessage } from '../ports.js';
-import type { ChatTokenizer } from './ChatTokenizer.js';
-import { skipWhiteSpace, trimWhiteSpaceEnd } from './whiteSpace.js';
+import { TemplateTokenizer } from './TemplateTokenizer.js';
+import { encodeWithAddedTokens } from './encodeWithAddedTokens.js';
+import type { AddedToken, AddedTokenRules } from './encodeWithAddedTokens.js';
 
 const IM_START_ID = 100_264;
 const IM_END_ID = 100_265;
@@ -45,21 +45,26 @@ function phi4SpecialTokens(): ReadonlyMap<string, number> {
  */
 export const PHI4_SPECIAL_TOKENS: ReadonlyMap<string, number> = phi4SpecialTokens();
 
+/** The same tokens with their strip flags, by text. */
+const ADDED_TOKENS: ReadonlyMap<string, AddedToken> = new Map(
+  [...PHI4_SPECIAL_TOKENS].map(([text, id]) => [text, { text, id, lstrip: true, rstrip: true }]),
+);
+
 /** `<|endofprompt|>`, the longest added token, bounds the search for a token's closing `|>`. */
 const MAX_SPECIAL_LENGTH = Math.max(...[...PHI4_SPECIAL_TOKENS.keys()].map((t) => t.length));
 
-/** The added token that starts at `at` (where `text` has `<|`), as its id and end, or undefined. */
-function specialAt(text: string, at: number): { id: number; end: number } | undefined {
+/** The added token that starts at `at` (where `text` has `<|`), or undefined. */
+function tokenAt(text: string, at: number): AddedToken | undefined {
   // No added token contains `|>` before its end, so the first `|>` after `<|` decides the only candidate.
   const limit = Math.min(text.length, at + MAX_SPECIAL_LENGTH);
   for (let i = at + 2; i + 1 < limit; i++) {
-    if (text.charCodeAt(i) === 0x7c && text.charCodeAt(i + 1) === 0x3e) {
-      const id = PHI4_SPECIAL_TOKENS.get(text.slice(at, i + 2));
-      return id === undefined ? undefined : { id, end: i + 2 };
-    }
+    if (text.charCodeAt(i) === 0x7c && text.charCodeAt(i + 1) === 0x3e) return ADDED_TOKENS.get(text.slice(at, i + 2));
   }
   return undefined;
 }
+
+/** Content sits between `<|im_sep|>` (its `rstrip`) and `<|im_end|>` (its `lstrip`): trimmed on both sides. */
+const RULES: AddedTokenRules = { marker: '<|', tokenAt, openRstrip: true, closeLstrip: true };
 
 /**
  * Phi-4 (14B): tiktoken cl100k_base ranks and pre-tokenizer, plus Phi-4's added tokens. The chat template
@@ -70,80 +75,29 @@ function specialAt(text: string, at: number): { id: number; end: number } | unde
  * Hugging Face splits the added tokens out of the rendered text first (in message content too) and, because
  * every one has `lstrip` and `rstrip`, the white space on both sides of each belongs to the token: a message's
  * leading and trailing white space is not tokenized. So a message costs 4 + `countText(content)` whatever its
- * neighbours and whatever its role (each role name is one token), and the generation prompt 3.
+ * neighbours and whatever its role (each role name is one token), and the generation prompt 3. `encode` gives
+ * content as it sits between `<|im_sep|>` and `<|im_end|>`: trimmed, added tokens split out.
  */
-export class Phi4Tokenizer implements ChatTokenizer {
-  readonly generationPromptTokens = 3;
-  readonly #encoding: Tiktoken;
-
+export class Phi4Tokenizer extends TemplateTokenizer {
   /** `encoding`: cl100k_base; its own special tokens are never used (Phi-4's are split out here). */
   constructor(encoding: Tiktoken) {
-    this.#encoding = encoding;
-  }
-
-  /** Ids of message content as it sits between `<|im_sep|>` and `<|im_end|>`: trimmed, added tokens split out. */
-  encode(text: string): number[] {
-    const out: number[] = [];
-    this.#content(text, out);
-    return out;
-  }
-
-  countText(text: string): number {
-    return this.#content(text, null);
-  }
-
-  messageTokens(message: PromptMessage): number {
-    return 4 + this.#content(message.content, null);
-  }
-
-  encodePrompt(messages: readonly PromptMessage[]): number[] {
-    const out: number[] = [];
-    for (const m of messages) {
-      out.push(IM_START_ID, ROLE_IDS[m.role], IM_SEP_ID);
-      this.#content(m.content, out);
-      out.push(IM_END_ID);
-    }
-    out.push(IM_START_ID, ROLE_IDS.assistant, IM_SEP_ID);
-    return out;
-  }
-
-  countPrompt(messages: readonly PromptMessage[]): number {
-    let total = this.generationPromptTokens;
-    for (const m of messages) total += this.messageTokens(m);
-    return total;
-  }
-
-  /** Appends the content's ids to `out` when given; returns how many ids the content has either way. */
-  #content(text: string, out: number[] | null): number {
-    let total = 0;
-    // The `rstrip` of the `<|im_sep|>` in front.
-    let segmentStart = skipWhiteSpace(text, 0);
-    let searchFrom = segmentStart;
-    for (;;) {
-      const at = text.indexOf('<|', searchFrom);
-      if (at < 0) break;
-      const token = specialAt(text, at);
-      if (token === undefined) {
-        searchFrom = at + 1;
-        continue;
-      }
-      // `lstrip` reaches back no further than the end of the previous token.
-      total += this.#segment(text, segmentStart, trimWhiteSpaceEnd(text, segmentStart, at), out) + 1;
-      out?.push(token.id);
-      segmentStart = skipWhiteSpace(text, token.end);
-      searchFrom = segmentStart;
-    }
-    // The `lstrip` of the `<|im_end|>` behind.
-    return total + this.#segment(text, segmentStart, trimWhiteSpaceEnd(text, segmentStart, text.length), out);
-  }
-
-  #segment(text: string, start: number, end: number, out: number[] | null): number {
-    if (start >= end) return 0;
-    // Nothing allowed, nothing disallowed: cl100k_base's own special strings are plain text here, though none
-    // is left in a segment (Phi-4's set includes them all).
-    const ids = this.#encoding.encode(start === 0 && end === text.length ? text : text.slice(start, end), [], []);
-    // A loop, not a spread: a long message would exceed the engine's argument limit.
-    if (out !== null) for (const id of ids) out.push(id);
-    return ids.length;
+    const segment = (text: string, start: number, end: number, out: number[] | null): number => {
+      // Nothing allowed, nothing disallowed: cl100k_base's own special strings are plain text here, though none
+      // is left in a segment (Phi-4's set includes them all).
+      const ids = encoding.encode(start === 0 && end === text.length ? text : text.slice(start, end), [], []);
+      // A loop, not a spread: a long message would exceed the engine's argument limit.
+      if (out !== null) for (const id of ids) out.push(id);
+      return ids.length;
+    };
+    super({
+      text: (text, out) => encodeWithAddedTokens(text, RULES, segment, out),
+      open: {
+        system: [IM_START_ID, ROLE_IDS.system, IM_SEP_ID],
+        user: [IM_START_ID, ROLE_IDS.user, IM_SEP_ID],
+        assistant: [IM_START_ID, ROLE_IDS.assistant, IM_SEP_ID],
+      },
+      close: [IM_END_ID],
+      generationPrompt: [IM_START_ID, ROLE_IDS.assistant, IM_SEP_ID],
+    });
   }
 }
