@@ -101,7 +101,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     });
   }
 
-  const store = new CosmosConversationStore(container);
+  const store = new CosmosConversationStore(container, clock);
   const ledger = new CosmosUsageLedger(container);
   const conversations = new Conversations(store, clock, [config.phi.model]);
   const turns = new ChatTurns({

@@ -101,12 +101,15 @@ export class ChatTurns {
     // Every write settled before any clean-up, so none lands after it: a turn refused here leaves nothing behind
     // (an orphan user message would be sent again by the client's retry; an orphan idempotency record would answer
     // that retry 404). If the clean-up fails too, the store is down and the client is told so.
-    const failed = (await Promise.allSettled(writes)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
+    const settled = await Promise.allSettled(writes);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
+    const keyTaken = settled[2]?.status === 'fulfilled' && settled[2].value === false;
+    if (failed || keyTaken) {
       await store.discardTurn(userId, conversationId, { turnId, messageIds: [ids.user, ids.assistant], idempotencyKey: request.idempotencyKey })
         .catch((error: unknown) => this.#o.log?.('could not discard a turn that failed to start', error));
       await store.finishTurn(userId, conversationId, { turnId, usage: ZERO, messagesAdded: 0, updatedAt: createdAt }).catch(() => {});
-      throw failed.reason;
+      throw failed ? failed.reason : new ConflictError('The first request with this Idempotency-Key is still running.');
     }
 
     const queue = new EventQueue<TurnEvent>();
@@ -176,11 +179,11 @@ export class ChatTurns {
     const filtered = failure?.code === 'content_filtered' || finishReason === 'content_filter';
     const status: Message['status'] = filtered ? 'filtered' : failure ? (content ? 'incomplete' : 'failed') : 'complete';
     if (filtered && !failure) failure = new ChatError('content_filtered', "The model's content filter stopped the reply.");
-    const usage = this.#usageOf(p, content, reported, status);
+    const usage = this.#usageOf(p, content, reported);
     const finishedAt = this.#o.clock.now();
     const message: Message = {
       ...withoutLease(placeholder),
-      content: status === 'filtered' && !content ? '' : content,
+      content,
       status,
       tokenCount: content ? contentTokens(p.tokenizer, content) : 0,
       finishReason: filtered ? 'content_filter' : finishReason,
@@ -197,9 +200,11 @@ export class ChatTurns {
   }
 
   /** The model's own usage; where it sent none but did produce text, the service's exact count, marked estimated. */
-  #usageOf(p: Prepared, content: string, reported: ModelUsage | null, status: Message['status']): Usage | null {
+  #usageOf(p: Prepared, content: string, reported: ModelUsage | null): Usage | null {
     if (reported) return { ...reported };
-    if (status === 'failed' || status === 'filtered') return null;
+    // Nothing produced, nothing to estimate (a refused prompt, a failed call); a reply cut by the filter mid-stream
+    // did produce text, and the model billed it.
+    if (!content) return null;
     const completionTokens = p.tokenizer.countText(content);
     return { promptTokens: p.context.promptTokens, completionTokens, totalTokens: p.context.promptTokens + completionTokens, estimated: true };
   }
@@ -217,7 +222,7 @@ export class ChatTurns {
     }
     const stored = await this.#retry('assistant message', () => this.#o.store.putMessage(message));
     await this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
-      turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: 2, updatedAt: at.toISOString(),
+      turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: at.toISOString(),
     }));
     return stored;
   }

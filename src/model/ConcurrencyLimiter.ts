@@ -13,13 +13,30 @@ export class ConcurrencyLimiter {
     this.#limit = limit;
   }
 
-  /** Resolves with a release function once a slot is free. */
-  async acquire(): Promise<() => void> {
+  /**
+   * Resolves with a release function once a slot is free, or with null when none came free within `maxWaitMs`
+   * (a caller that waits longer than its own deadline gains nothing, and the queue must not grow without bound).
+   */
+  async acquire(maxWaitMs = Number.POSITIVE_INFINITY): Promise<(() => void) | null> {
     if (this.#active < this.#limit) {
       this.#active += 1;
     } else {
       // The releasing caller hands its slot straight to us, so `#active` is unchanged.
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      const granted = await new Promise<boolean>((resolve) => {
+        const grant = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+        const timer = Number.isFinite(maxWaitMs)
+          ? setTimeout(() => {
+            const at = this.#waiting.indexOf(grant);
+            if (at >= 0) this.#waiting.splice(at, 1);
+            resolve(false);
+          }, maxWaitMs)
+          : undefined;
+        this.#waiting.push(grant);
+      });
+      if (!granted) return null;
     }
     let released = false;
     return () => {

@@ -101,7 +101,10 @@ export class InferenceChatModel implements ChatModel {
   }
 
   async stream(request: CompletionRequest): Promise<AsyncIterable<CompletionEvent>> {
-    const release = await this.#limiter.acquire();
+    const release = await this.#limiter.acquire(this.#options.firstByteTimeoutMs);
+    if (!release) {
+      throw new UpstreamError('upstream_unavailable', 'Too many model calls are in flight on this instance; try again shortly.', 1);
+    }
     let opened: Opened;
     try {
       opened = await this.#open(request);

@@ -6,6 +6,7 @@ import type {
   ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
 } from '../chat/ConversationStore.js';
 import { NotFoundError, PreconditionFailedError } from '../chat/errors.js';
+import { systemClock, type Clock } from '../chat/ports.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
 import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
@@ -15,16 +16,20 @@ const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const RECENT_TURNS_KEPT = 32;
 const OPTIMISTIC_RETRIES = 8;
 /** Conversation documents remembered from their last read, so a turn can take its lock without reading again. */
-const LAST_READ_KEPT = 1_000;
+// Whole documents (a system prompt may be 100K characters): kept few.
+const LAST_READ_KEPT = 256;
 
 /** Conversations, messages and idempotency records in one Cosmos container partitioned by `/userId`. */
 export class CosmosConversationStore implements ConversationStore {
   readonly #container: Container;
+  readonly #clock: Clock;
   /** The last document read per conversation (insertion order = age). Only ever used under its own etag. */
   readonly #lastRead = new Map<string, ConversationDocument>();
 
-  constructor(container: Container) {
+  /** `clock` is the one the turn uses: lock expiry, tombstones and idempotency windows are all read against it. */
+  constructor(container: Container, clock: Clock = systemClock) {
     this.#container = container;
+    this.#clock = clock;
   }
 
   async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
@@ -79,16 +84,19 @@ export class CosmosConversationStore implements ConversationStore {
     for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
       const doc = await this.#readConversation(userId, conversationId);
       if (!doc) return false;
-      if (!doc.deletedAt) {
-        // Hide it from every read first: if this instance dies below, nothing half-exists for the client. The etag
-        // keeps a turn lock taken meanwhile from being overwritten (the purge below must see it).
-        doc.deletedAt = new Date().toISOString();
-        try {
-          await this.#container.item(doc.id, userId).replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
-        } catch (error) {
-          if (cosmosStatus(error) === 412) continue;
-          return guard(() => Promise.reject(error));
-        }
+      if (doc.deletedAt) {
+        // Already gone for the client (every read says 404, so this does too); finish what an earlier delete left.
+        await this.#purge(userId, doc);
+        return false;
+      }
+      // Hide it from every read first: if this instance dies below, nothing half-exists for the client. The etag
+      // keeps a turn lock taken meanwhile from being overwritten (the purge below must see it).
+      doc.deletedAt = this.#clock.now().toISOString();
+      try {
+        await this.#container.item(doc.id, userId).replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
+      } catch (error) {
+        if (cosmosStatus(error) === 412) continue;
+        return guard(() => Promise.reject(error));
       }
       await this.#purge(userId, doc);
       return true;
@@ -124,7 +132,7 @@ export class CosmosConversationStore implements ConversationStore {
 
   async acquireTurn(
     userId: string, conversation: Pick<Conversation, 'id'> & Partial<Pick<Conversation, 'etag'>>, turn: ActiveTurn, seqCount: number,
-    now: Date = new Date(),
+    now: Date = this.#clock.now(),
   ): Promise<Conversation | null> {
     for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
       // First try: the document the caller just read (same etag), saving a round trip before the model call. The
@@ -195,7 +203,7 @@ export class CosmosConversationStore implements ConversationStore {
   async getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null> {
     const doc = await this.#read<IdempotencyDocument>(idempotencyId(conversationId, key), userId);
     if (!doc || doc.type !== 'idempotency') return null;
-    if (Date.now() - Date.parse(doc.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) return null;
+    if (this.#clock.now().getTime() - Date.parse(doc.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) return null;
     return toIdempotencyRecord(doc);
   }
 
@@ -214,7 +222,7 @@ export class CosmosConversationStore implements ConversationStore {
       if (cosmosStatus(error) === 409) {
         // A record left by an expired key (no TTL on the embedded store) may be replaced.
         const existing = await this.#read<IdempotencyDocument>(doc.id, userId);
-        if (existing && Date.now() - Date.parse(existing.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) {
+        if (existing && this.#clock.now().getTime() - Date.parse(existing.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) {
           await guard(() => this.#container.items.upsert(doc));
           return true;
         }
@@ -278,7 +286,7 @@ export class CosmosConversationStore implements ConversationStore {
       await Promise.all(resources.slice(i, i + 16).map(({ id }) => this.#deleteIfExists(id, userId)));
     }
     const turn = tombstone.activeTurn;
-    if (turn && Date.parse(turn.expiresAt) > Date.now()) return false;
+    if (turn && Date.parse(turn.expiresAt) > this.#clock.now().getTime()) return false;
     await this.#deleteIfExists(conversationId, userId);
     return true;
   }

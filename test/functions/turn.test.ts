@@ -177,6 +177,21 @@ describe('upstream faults', () => {
     expect(message.usage.totalTokens).toBe(message.usage.promptTokens + message.usage.completionTokens);
   });
 
+  it('stores a reply the filter cut mid-stream as filtered, keeps what came, and bills it (estimated when the model sent no usage)', async () => {
+    const id = await newConversation(t.api, USER);
+    t.sim.faults.next([{ kind: 'filterMidStream', afterChunks: 4 }, { kind: 'noUsage' }]);
+    const res = await post(id, 'Say something the filter stops');
+    expectWellFormed(res, 'error');
+    expect(res.events.at(-1)!.data.code).toBe('content_filtered');
+    const [, assistant] = await history(id);
+    expect(assistant).toMatchObject({ status: 'filtered', content: deltaText(res), finishReason: 'content_filter' });
+    expect(deltaText(res).length).toBeGreaterThan(0);
+    expect(assistant.usage).toMatchObject({ estimated: true, completionTokens: assistant.tokenCount });
+    expect(assistant.usage.totalTokens).toBeGreaterThan(0);
+    const usage = (await call(t.api, 'GET', '/usage', { user: USER })).body.days.at(-1);
+    expect(usage.totalTokens).toBeGreaterThanOrEqual(assistant.usage.totalTokens);
+  });
+
   it('ends a stream that goes silent with upstream_timeout and keeps the partial reply', async () => {
     const id = await newConversation(t.api, USER);
     t.sim.faults.next({ kind: 'neverEnd' });
@@ -221,6 +236,12 @@ describe('one turn at a time, idempotent retries', () => {
     expect(t.sim.completionRequests).toHaveLength(1);
     expect(await history(id)).toHaveLength(2);
     expect((await call(t.api, 'GET', '/usage', { user: USER })).body.totals).toEqual(usageBefore);
+    // The replay window and the lock read the service's clock, as the turn does, not the wall clock.
+    t.clock.set('2026-06-01T12:00:00Z');
+    const shifted = await post(id, 'Only once', { ...key, accept: 'application/json' });
+    t.clock.set(new Date());
+    expect(shifted.body.assistantMessage.id).toBe(first.events[0]!.data.assistantMessageId);
+    expect(t.sim.completionRequests).toHaveLength(1);
     const reused = await post(id, 'A different body', key);
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('idempotency_key_reused');

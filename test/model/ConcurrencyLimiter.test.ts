@@ -5,8 +5,8 @@ describe('ConcurrencyLimiter', () => {
   it('lets `limit` callers in and queues the rest in arrival order', async () => {
     const limiter = new ConcurrencyLimiter(2);
     const order: number[] = [];
-    const a = await limiter.acquire();
-    const b = await limiter.acquire();
+    const a = (await limiter.acquire())!;
+    const b = (await limiter.acquire())!;
     const waiting = [3, 4].map((n) => limiter.acquire().then((release) => (order.push(n), release)));
     await Promise.resolve();
     expect(limiter.inFlight).toBe(2);
@@ -25,13 +25,28 @@ describe('ConcurrencyLimiter', () => {
 
   it('ignores a second release of the same slot', async () => {
     const limiter = new ConcurrencyLimiter(1);
-    const release = await limiter.acquire();
+    const release = (await limiter.acquire())!;
     release();
     release();
     expect(limiter.inFlight).toBe(0);
-    const again = await limiter.acquire();
+    const again = (await limiter.acquire())!;
     expect(limiter.inFlight).toBe(1);
     again();
+  });
+
+  it('gives up on a caller that waited longer than it allows, and takes it off the queue', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const held = (await limiter.acquire())!;
+    const timedOut = await limiter.acquire(20);
+    expect(timedOut).toBeNull();
+    expect(limiter.queued).toBe(0);
+    const patient = limiter.acquire(10_000);
+    held();
+    const next = await patient;
+    expect(next).toBeTypeOf('function');
+    expect(limiter.inFlight).toBe(1);
+    next!();
+    expect(limiter.inFlight).toBe(0);
   });
 
   it('refuses a limit below one', () => {
