@@ -32,6 +32,8 @@ export interface LocalHostOptions {
    * CORS headers at all. In Azure the platform's CORS setting does this instead (set by the infra).
    */
   readonly corsAllowedOrigins?: readonly string[];
+  /** Largest request body the host reads; bigger gets 413 before any function runs. Azure's 100 MB by default. */
+  readonly maxRequestBodyBytes?: number;
   /**
    * Largest request head Node accepts, in bytes; bigger gets 431. 32 KiB by default, twice Node's 16 KiB,
    * so a large Entra ID token (many group claims) fits. Azure's front end enforces its own limits.
@@ -41,6 +43,12 @@ export interface LocalHostOptions {
 
 /** See {@link LocalHostOptions.maxHeaderSize}. */
 export const DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
+
+/** Azure Functions refuses HTTP request bodies over 100 MB before the app sees them; so does the local host. */
+export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
+
+/** A body over the host's limit: the host answers 413 itself, as the platform does. */
+class BodyTooLarge extends Error {}
 
 /** A running local host. */
 export interface LocalHost {
@@ -73,7 +81,7 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
   await runAppHooks(options.app, 'appStart');
   const serverOptions = { noDelay: true, maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE };
   const server = createServer(serverOptions, (req, res) => {
-    const handled = handle(options.app, routes, cors, logger, req, res).catch((error: unknown) => {
+    const handled = handle(options.app, routes, cors, logger, req, res, options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES).catch((error: unknown) => {
       logger.error(`local host: unexpected failure on ${req.method} ${pathOf(req)}`, error);
       if (!res.headersSent) writeProblem(res, 500, 'internal', 'The server failed to answer.');
       else res.destroy();
@@ -113,6 +121,7 @@ async function handle(
   logger: LocalHostLogger,
   req: IncomingMessage,
   res: ServerResponse,
+  maxBodyBytes: number,
 ): Promise<void> {
   const started = performance.now();
   const method = req.method ?? 'GET';
@@ -149,7 +158,15 @@ async function handle(
       return;
     }
 
-    const body = await readBody(req);
+    let body: Uint8Array;
+    try {
+      body = await readBody(req, maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLarge)) throw error;
+      res.setHeader('connection', 'close');
+      writeProblem(res, 413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
+      return;
+    }
     let response;
     try {
       response = await invokeHttpFunction(app, resolution.registration, {
@@ -183,10 +200,21 @@ function methodsOf(resolution: RouteResolution): readonly string[] | undefined {
   return resolution.kind === 'method_not_allowed' ? resolution.allow : undefined;
 }
 
-function readBody(req: IncomingMessage): Promise<Uint8Array> {
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        // Stop buffering; the rest of the body is read and dropped so the 413 can be written.
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
     req.once('end', () => resolve(Buffer.concat(chunks)));
     req.once('error', reject);
   });

@@ -180,3 +180,19 @@ describe('local host over a real socket', () => {
     expect(infoLines.join('\n')).not.toContain('very-secret-token');
   });
 });
+
+describe('the request body limit', () => {
+  it('answers a body over the host limit 413 before any function runs, and keeps serving', async () => {
+    const app = await loadFunctionsApp({ mainGlob: 'test/support/fixtures/hostApp/*.ts' });
+    const small = await createLocalHost({ app, maxRequestBodyBytes: 1024, logger: { info() {}, error() {} } });
+    try {
+      const over = await fetch(`${small.url}/api/echo`, { method: 'POST', body: 'x'.repeat(4096) });
+      expect(over.status).toBe(413);
+      expect(await over.json()).toMatchObject({ status: 413, code: 'payload_too_large' });
+      const within = await fetch(`${small.url}/api/echo`, { method: 'POST', body: 'x'.repeat(1024) });
+      expect(within.status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+});
