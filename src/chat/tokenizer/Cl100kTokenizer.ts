@@ -1,5 +1,7 @@
-import type { Tiktoken } from 'js-tiktoken/lite';
 import { TemplateTokenizer } from './TemplateTokenizer.js';
+import type { TiktokenBpe } from './TiktokenBpe.js';
+import { delimitedTokenAt, encodeWithAddedTokens } from './encodeWithAddedTokens.js';
+import type { AddedToken, AddedTokenRules } from './encodeWithAddedTokens.js';
 
 /**
  * Phi-3-small's special tokens on top of cl100k_base (its `tokenization_phi3_small.py`); the unused
@@ -17,6 +19,20 @@ export const PHI3_SMALL_SPECIAL_TOKENS: Readonly<Record<string, number>> = {
   '<|endofprompt|>': 100_276,
 };
 
+/**
+ * js-tiktoken's `encode(text, 'all')`: every special token cuts the text where it occurs, leftmost first, and
+ * nothing around it is stripped. A regular expression of the alternatives finds the same tokens as this lookup
+ * because no token has `|>` before its end (so at most one can start at a given `<|`).
+ */
+const RULES: AddedTokenRules = {
+  marker: '<|',
+  tokenAt: delimitedTokenAt(
+    new Map(Object.entries(PHI3_SMALL_SPECIAL_TOKENS).map(([text, id]): [string, AddedToken] => [text, { text, id, lstrip: false, rstrip: false }])),
+  ),
+  openRstrip: false,
+  closeLstrip: false,
+};
+
 const BOS_ID = 100_257;
 const ROLE_IDS = { system: 100_261, user: 100_262, assistant: 100_263 } as const;
 const END_ID = 100_266;
@@ -29,15 +45,10 @@ const NEWLINE_ID = 198;
  * generation prompt make `generationPromptTokens` 3.
  */
 export class Cl100kTokenizer extends TemplateTokenizer {
-  /** `encoding` must carry `PHI3_SMALL_SPECIAL_TOKENS`. */
-  constructor(encoding: Tiktoken) {
-    const text = (t: string, out: number[] | null): number => {
-      if (t === '') return 0;
-      const ids = encoding.encode(t, 'all');
-      // A loop, not a spread: a long message would exceed the engine's argument limit.
-      if (out !== null) for (const id of ids) out.push(id);
-      return ids.length;
-    };
+  /** `bpe`: cl100k_base; Phi-3-small's special tokens (cl100k_base's own among them) are split out here. */
+  constructor(bpe: TiktokenBpe) {
+    const segment = (text: string, start: number, end: number, out: number[] | null): number => bpe.encodeRange(text, start, end, out);
+    const text = (t: string, out: number[] | null): number => encodeWithAddedTokens(t, RULES, segment, out);
     super({
       text,
       // The `\n` after the role marker is plain text: a content that starts with white space (`\n\n`) merges with it.

@@ -1,4 +1,5 @@
 import { LLAMA2_MERGES_BASE64, LLAMA2_VOCAB_BASE64 } from './llama2Data.js';
+import { MinHeap } from './MinHeap.js';
 
 /** The piece `▁` (a space after SentencePiece's space → `▁` replacement). */
 const SPACE_PIECE = 29_871;
@@ -294,51 +295,5 @@ export class Llama2Bpe {
       push(left);
     }
     for (let i = 0; i >= 0; i = next[i] as number) out.push(tok[i] as number);
-  }
-}
-
-/** A binary min-heap of doubles. */
-class MinHeap {
-  #items: Float64Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.#items = new Float64Array(Math.max(16, capacity));
-  }
-
-  push(value: number): void {
-    if (this.size === this.#items.length) {
-      const bigger = new Float64Array(this.#items.length * 2);
-      bigger.set(this.#items);
-      this.#items = bigger;
-    }
-    const items = this.#items;
-    let i = this.size++;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      const p = items[parent] as number;
-      if (p <= value) break;
-      items[i] = p;
-      i = parent;
-    }
-    items[i] = value;
-  }
-
-  pop(): number {
-    const items = this.#items;
-    const top = items[0] as number;
-    const last = items[--this.size] as number;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= this.size) break;
-      const r = l + 1;
-      const c = r < this.size && (items[r] as number) < (items[l] as number) ? r : l;
-      if ((items[c] as number) >= last) break;
-      items[i] = items[c] as number;
-      i = c;
-    }
-    items[i] = last;
-    return top;
   }
 }

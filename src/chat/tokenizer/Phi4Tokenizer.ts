@@ -1,6 +1,6 @@
-import type { Tiktoken } from 'js-tiktoken/lite';
 import { TemplateTokenizer } from './TemplateTokenizer.js';
-import { encodeWithAddedTokens } from './encodeWithAddedTokens.js';
+import { delimitedTokenAt, encodeWithAddedTokens } from './encodeWithAddedTokens.js';
+import type { TiktokenBpe } from './TiktokenBpe.js';
 import type { AddedToken, AddedTokenRules } from './encodeWithAddedTokens.js';
 
 const IM_START_ID = 100_264;
@@ -50,21 +50,8 @@ const ADDED_TOKENS: ReadonlyMap<string, AddedToken> = new Map(
   [...PHI4_SPECIAL_TOKENS].map(([text, id]) => [text, { text, id, lstrip: true, rstrip: true }]),
 );
 
-/** `<|endofprompt|>`, the longest added token, bounds the search for a token's closing `|>`. */
-const MAX_SPECIAL_LENGTH = Math.max(...[...PHI4_SPECIAL_TOKENS.keys()].map((t) => t.length));
-
-/** The added token that starts at `at` (where `text` has `<|`), or undefined. */
-function tokenAt(text: string, at: number): AddedToken | undefined {
-  // No added token contains `|>` before its end, so the first `|>` after `<|` decides the only candidate.
-  const limit = Math.min(text.length, at + MAX_SPECIAL_LENGTH);
-  for (let i = at + 2; i + 1 < limit; i++) {
-    if (text.charCodeAt(i) === 0x7c && text.charCodeAt(i + 1) === 0x3e) return ADDED_TOKENS.get(text.slice(at, i + 2));
-  }
-  return undefined;
-}
-
 /** Content sits between `<|im_sep|>` (its `rstrip`) and `<|im_end|>` (its `lstrip`): trimmed on both sides. */
-const RULES: AddedTokenRules = { marker: '<|', tokenAt, openRstrip: true, closeLstrip: true };
+const RULES: AddedTokenRules = { marker: '<|', tokenAt: delimitedTokenAt(ADDED_TOKENS), openRstrip: true, closeLstrip: true };
 
 /**
  * Phi-4 (14B): tiktoken cl100k_base ranks and pre-tokenizer, plus Phi-4's added tokens. The chat template
@@ -79,16 +66,9 @@ const RULES: AddedTokenRules = { marker: '<|', tokenAt, openRstrip: true, closeL
  * content as it sits between `<|im_sep|>` and `<|im_end|>`: trimmed, added tokens split out.
  */
 export class Phi4Tokenizer extends TemplateTokenizer {
-  /** `encoding`: cl100k_base; its own special tokens are never used (Phi-4's are split out here). */
-  constructor(encoding: Tiktoken) {
-    const segment = (text: string, start: number, end: number, out: number[] | null): number => {
-      // Nothing allowed, nothing disallowed: cl100k_base's own special strings are plain text here, though none
-      // is left in a segment (Phi-4's set includes them all).
-      const ids = encoding.encode(start === 0 && end === text.length ? text : text.slice(start, end), [], []);
-      // A loop, not a spread: a long message would exceed the engine's argument limit.
-      if (out !== null) for (const id of ids) out.push(id);
-      return ids.length;
-    };
+  /** `bpe`: cl100k_base (ordinary text only: cl100k_base's own special strings are in Phi-4's set, split out here). */
+  constructor(bpe: TiktokenBpe) {
+    const segment = (text: string, start: number, end: number, out: number[] | null): number => bpe.encodeRange(text, start, end, out);
     super({
       text: (text, out) => encodeWithAddedTokens(text, RULES, segment, out),
       open: {

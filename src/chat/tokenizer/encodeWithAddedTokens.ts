@@ -53,3 +53,19 @@ export function encodeWithAddedTokens(text: string, rules: AddedTokenRules, segm
   const end = rules.closeLstrip ? trimWhiteSpaceEnd(text, segmentStart, text.length) : text.length;
   return segmentStart < end ? total + segment(text, segmentStart, end, out) : total;
 }
+
+/**
+ * `AddedTokenRules.tokenAt` for tokens written `<|…|>` with no `|>` before their end: the first `|>` after
+ * `<|` then decides the only candidate, so a lookup is one slice and one map access.
+ */
+export function delimitedTokenAt(tokens: ReadonlyMap<string, AddedToken>): AddedTokenRules['tokenAt'] {
+  // The longest token bounds the search for its closing `|>`.
+  const maxLength = Math.max(...[...tokens.keys()].map((t) => t.length));
+  return (text, at) => {
+    const limit = Math.min(text.length, at + maxLength);
+    for (let i = at + 2; i + 1 < limit; i++) {
+      if (text.charCodeAt(i) === 0x7c && text.charCodeAt(i + 1) === 0x3e) return tokens.get(text.slice(at, i + 2));
+    }
+    return undefined;
+  };
+}
