@@ -69,8 +69,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     });
   }
 
-  // Loaded here, not at import: the turn brings in the tokenizers (an 800 KB vocabulary module and js-tiktoken,
-  // ~40-70 ms of the cold start), which registering the functions does not need.
+  // Loaded here, not at import: the turn brings in the tokenizers (an 800 KB vocabulary module; the tiktoken ranks
+  // load on first use), ~40-70 ms of the cold start that registering the functions does not need.
   const [{ ChatTurns }, { tokenizerFor }] = await Promise.all([import('./chat/ChatTurns.js'), import('./chat/tokenizer/index.js')]);
 
   let model = overrides.model;
