@@ -108,6 +108,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     store, conversations, model, ledger, clock,
     tokenizerFor: (spec: ModelSpec): ChatTokenizer => tokenizerFor(spec.tokenizer),
     turnLockSeconds: config.limits.turnLockSeconds,
+    checkpointIntervalMs: config.limits.checkpointIntervalMs,
     userDailyTokenLimit: config.limits.userDailyTokenLimit,
     log,
   });

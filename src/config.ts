@@ -37,6 +37,8 @@ export interface Config {
     readonly maxContentChars: number;
     readonly turnLockSeconds: number;
     readonly pingIntervalMs: number;
+    /** How often a streaming reply is saved, so an instance lost mid-turn keeps what was produced. */
+    readonly checkpointIntervalMs: number;
   };
   readonly corsAllowedOrigins: readonly string[];
   readonly port: number;
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxContentChars: required(integer(env, 'MAX_CONTENT_CHARS', 400_000, 1, 16 * 1_048_576)),
       turnLockSeconds: required(integer(env, 'TURN_LOCK_SECONDS', 600, 5, 3_600)),
       pingIntervalMs: required(integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 10, 15_000)),
+      checkpointIntervalMs: required(integer(env, 'STREAM_CHECKPOINT_MS', 5_000, 50, 600_000)),
     },
     corsAllowedOrigins: origins,
     port: required(integer(env, 'PORT', 7071, 1, 65_535)),

@@ -4,6 +4,7 @@ import type { Conversations } from './Conversations.js';
 import { checkSettingsForModel } from './Conversations.js';
 import { ChatError, ConflictError, NotFoundError, StoreUnavailableError, UpstreamError } from './errors.js';
 import { EventQueue } from './EventQueue.js';
+import { ReplyCheckpoints } from './ReplyCheckpoints.js';
 import { newId, turnMessageIds } from './ids.js';
 import type { ModelSpec } from './modelCatalog.js';
 import type { ChatModel, Clock, FinishReason, GenerationSettings, ModelUsage, PromptMessage } from './ports.js';
@@ -23,6 +24,8 @@ export interface ChatTurnsOptions {
   /** How long a turn may hold its conversation; a lost instance's lock frees itself after this. */
   readonly turnLockSeconds: number;
   readonly userDailyTokenLimit?: number | undefined;
+  /** How often a streaming reply is saved, so a lost instance keeps what was produced. */
+  readonly checkpointIntervalMs?: number;
   /** Attempts to store the final assistant message when the store is failing. */
   readonly storeAttempts?: number;
   readonly log?: (message: string, error?: unknown) => void;
@@ -157,6 +160,11 @@ export class ChatTurns {
     let finishReason: FinishReason | null = null;
     let reported: ModelUsage | null = null;
     let failure: ChatError | null = null;
+    const checkpoints = new ReplyCheckpoints(
+      (text) => this.#o.store.putMessage({ ...placeholder, content: text, tokenCount: contentTokens(p.tokenizer, text) }),
+      this.#o.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_MS,
+      this.#o.clock,
+    );
     try {
       const stream = await this.#o.model.stream({
         messages: p.prompt, settings: p.settings, ...(request.extra ? { extra: request.extra } : {}),
@@ -166,6 +174,7 @@ export class ChatTurns {
           if (!event.content) continue;
           content += event.content;
           queue.push({ type: 'delta', content: event.content });
+          checkpoints.offer(content);
           if (this.#o.clock.now().getTime() > deadline) throw new UpstreamError('upstream_timeout', 'The turn ran longer than its lease.');
         } else {
           finishReason = event.finishReason;
@@ -175,6 +184,7 @@ export class ChatTurns {
     } catch (error) {
       failure = asChatError(error);
     }
+    await checkpoints.settled();
 
     const filtered = failure?.code === 'content_filtered' || finishReason === 'content_filter';
     const status: Message['status'] = filtered ? 'filtered' : failure ? (content ? 'incomplete' : 'failed') : 'complete';
@@ -271,6 +281,7 @@ export class ChatTurns {
 }
 
 const ZERO: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+const DEFAULT_CHECKPOINT_MS = 5_000;
 
 function isLive(conversation: Conversation, now: Date): boolean {
   return conversation.activeTurn !== null && Date.parse(conversation.activeTurn.expiresAt) > now.getTime();

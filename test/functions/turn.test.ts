@@ -6,7 +6,7 @@ let t: TestApp;
 const USER = 'turn-user';
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { SSE_PING_INTERVAL_MS: '40', PHI_FIRST_BYTE_TIMEOUT_MS: '5000', PHI_IDLE_TIMEOUT_MS: '1500' } });
+  t = await startTestApp({ env: { SSE_PING_INTERVAL_MS: '40', PHI_FIRST_BYTE_TIMEOUT_MS: '5000', PHI_IDLE_TIMEOUT_MS: '1500', STREAM_CHECKPOINT_MS: '100' } });
 });
 afterAll(() => t.close());
 beforeEach(() => t.sim.reset());
@@ -190,6 +190,29 @@ describe('upstream faults', () => {
     expect(assistant.usage.totalTokens).toBeGreaterThan(0);
     const usage = (await call(t.api, 'GET', '/usage', { user: USER })).body.days.at(-1);
     expect(usage.totalTokens).toBeGreaterThanOrEqual(assistant.usage.totalTokens);
+  });
+
+  it('saves the reply while it streams, so a lost instance would leave what was produced', async () => {
+    const id = await newConversation(t.api, USER);
+    t.sim.faults.next({ kind: 'chunkDelayMs', ms: 25 });
+    const streaming = post(id, 'Take a while');
+    let seen: { status: string; content: string; tokenCount: number } | undefined;
+    for (let i = 0; i < 300 && !(seen?.status === 'streaming' && seen.content); i += 1) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = (await history(id))[1];
+    }
+    const res = await streaming;
+    expectWellFormed(res, 'message.completed');
+    const final = res.events.at(-1)!.data.message;
+    // A checkpoint: still streaming, a true prefix of the final reply, counted.
+    expect(seen?.status).toBe('streaming');
+    expect(seen!.content.length).toBeGreaterThan(0);
+    expect(seen!.content.length).toBeLessThan(final.content.length);
+    expect(final.content.startsWith(seen!.content)).toBe(true);
+    expect(seen!.tokenCount).toBeGreaterThan(0);
+    // No checkpoint lands after the final write.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await history(id))[1]).toMatchObject({ status: 'complete', content: final.content });
   });
 
   it('ends a stream that goes silent with upstream_timeout and keeps the partial reply', async () => {

@@ -33,6 +33,7 @@ const OPTIONAL_SETTINGS: Readonly<Record<string, string>> = {
   MAX_CONTENT_CHARS: 'tuning knob with a default (docs/deploy.md)',
   TURN_LOCK_SECONDS: 'tuning knob with a default (docs/deploy.md)',
   SSE_PING_INTERVAL_MS: 'tuning knob with a default (docs/deploy.md)',
+  STREAM_CHECKPOINT_MS: 'tuning knob with a default (docs/deploy.md)',
 };
 
 /** App settings of the platform (Functions host, telemetry, identity), not read by src/config.ts. */
