@@ -80,8 +80,12 @@ export function toProblem(error: unknown, instance?: string): Problem {
  */
 export function problemResponse(error: unknown, context?: Pick<InvocationContext, 'error' | 'warn'>): HttpResponseInit {
   const problem = toProblem(error);
-  if (problem.code === 'internal' || problem.code === 'store_unavailable') {
-    context?.error(`${problem.code}:`, error instanceof Error ? (error.cause ?? error) : error);
+  if (problem.code === 'internal') {
+    context?.error('internal:', error instanceof Error ? (error.cause ?? error) : error);
+  } else if (problem.code === 'store_unavailable') {
+    // One line: the Cosmos error object carries pages of request diagnostics.
+    const cause = error instanceof Error ? (error.cause ?? error) : error;
+    context?.error(`store_unavailable: ${cause instanceof Error ? `${cause.name}: ${cause.message.split('\n')[0]}` : String(cause)}`);
   }
   const headers: Record<string, string> = { 'content-type': 'application/problem+json; charset=utf-8' };
   if (error instanceof ChatError && error.retryAfterSeconds !== undefined) {
