@@ -123,9 +123,15 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
 
 let current: Promise<Services> | undefined;
 
-/** The process's services, built on first use from the environment. */
+/** The process's services, built on first use from the environment; a failed build is tried again next time. */
 export function services(): Promise<Services> {
-  current ??= buildServices(loadConfig());
+  if (!current) {
+    const building = Promise.resolve().then(() => buildServices(loadConfig()));
+    building.catch(() => {
+      if (current === building) current = undefined;
+    });
+    current = building;
+  }
   return current;
 }
 
