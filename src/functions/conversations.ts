@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { services } from '../app.js';
 import { httpRoute } from '../http/routes.js';
 import { PreconditionFailedError } from '../chat/errors.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
@@ -85,7 +86,6 @@ app.timer('sweepDeletedConversations', {
   // Finishes deletes that an instance lost half-way: every 15 minutes.
   schedule: '0 */15 * * * *',
   handler: async (_timer, context) => {
-    const { services } = await import('../app.js');
     const finished = await (await services()).store.sweepDeleted();
     if (finished > 0) context.log(`finished ${finished} interrupted conversation deletes`);
   },

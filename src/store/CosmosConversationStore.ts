@@ -76,7 +76,6 @@ export class CosmosConversationStore implements ConversationStore {
       if (changes.systemPrompt !== undefined) doc.systemPrompt = changes.systemPrompt;
       if (changes.settings !== undefined) doc.settings = { ...doc.settings, ...changes.settings };
       doc.updatedAt = changes.updatedAt;
-      return true;
     }).then((doc) => toConversation(doc));
   }
 
@@ -166,7 +165,8 @@ export class CosmosConversationStore implements ConversationStore {
     try {
       await this.#modifyConversation(userId, conversationId, undefined, (doc) => {
         if (doc.activeTurn?.turnId === outcome.turnId) doc.activeTurn = null;
-        if (doc.recentTurns.includes(outcome.turnId)) return true;
+        // Already counted (a retried settle): only the lock is freed.
+        if (doc.recentTurns.includes(outcome.turnId)) return;
         doc.recentTurns = [...doc.recentTurns, outcome.turnId].slice(-RECENT_TURNS_KEPT);
         doc.messageCount += outcome.messagesAdded;
         doc.usage = {
@@ -175,7 +175,6 @@ export class CosmosConversationStore implements ConversationStore {
           totalTokens: doc.usage.totalTokens + outcome.usage.totalTokens,
         };
         if (outcome.updatedAt > doc.updatedAt) doc.updatedAt = outcome.updatedAt;
-        return true;
       });
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
@@ -335,7 +334,7 @@ export class CosmosConversationStore implements ConversationStore {
 
   /** Read-modify-write with the document's etag, retried on a concurrent change unless the caller sent If-Match. */
   async #modifyConversation(
-    userId: string, conversationId: string, ifMatch: string | undefined, change: (doc: ConversationDocument) => boolean,
+    userId: string, conversationId: string, ifMatch: string | undefined, change: (doc: ConversationDocument) => void,
   ): Promise<ConversationDocument> {
     for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
       const doc = await this.#readConversation(userId, conversationId);
