@@ -1,5 +1,5 @@
 import type { Conversation, ConversationSettings, Message, Usage } from './conversation.js';
-import type { ConversationStore, IdempotencyRecord } from './ConversationStore.js';
+import type { ConversationStore, IdempotencyRecord, TurnStart, TurnStartResult } from './ConversationStore.js';
 import type { Conversations } from './Conversations.js';
 import { checkSettingsForModel } from './Conversations.js';
 import { ChatError, ConflictError, NotFoundError, StoreUnavailableError, UpstreamError } from './errors.js';
@@ -81,39 +81,41 @@ export class ChatTurns {
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
     const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
-    const locked = await store.acquireTurn(userId, conversation, { turnId, expiresAt: leaseUntil }, 2, now);
-    if (!locked) throw new ConflictError();
-
     const createdAt = now.toISOString();
-    const userMessage: Message = {
-      id: ids.user, conversationId, userId, role: 'user', content: request.content, status: 'complete',
-      createdAt, tokenCount: prepared.userTokens, seq: locked.lastSeq - 1, turnId,
-    };
-    const placeholder: Message = {
-      id: ids.assistant, conversationId, userId, role: 'assistant', content: '', status: 'streaming',
-      createdAt: new Date(now.getTime() + 1).toISOString(), tokenCount: 0, seq: locked.lastSeq, turnId,
-      finishReason: null, model: prepared.model.id, leaseUntil, context: prepared.context,
-    };
-    const writes: Promise<unknown>[] = [store.putMessage(userMessage), store.putMessage(placeholder)];
-    if (request.idempotencyKey) {
-      writes.push(store.putIdempotencyRecord(userId, {
+    const start: TurnStart = {
+      turn: { turnId, expiresAt: leaseUntil },
+      messages: [
+        {
+          id: ids.user, conversationId, userId, role: 'user', content: request.content, status: 'complete',
+          createdAt, tokenCount: prepared.userTokens, turnId,
+        },
+        {
+          id: ids.assistant, conversationId, userId, role: 'assistant', content: '', status: 'streaming',
+          createdAt: new Date(now.getTime() + 1).toISOString(), tokenCount: 0, turnId,
+          finishReason: null, model: prepared.model.id, leaseUntil, context: prepared.context,
+        },
+      ],
+      idempotency: request.idempotencyKey === undefined ? undefined : {
         key: request.idempotencyKey, conversationId, requestHash: request.requestHash, turnId,
         userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
-      }));
-    }
-    // Every write settled before any clean-up, so none lands after it: a turn refused here leaves nothing behind
-    // (an orphan user message would be sent again by the client's retry; an orphan idempotency record would answer
-    // that retry 404). If the clean-up fails too, the store is down and the client is told so.
-    const settled = await Promise.allSettled(writes);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
-    const keyTaken = settled[2]?.status === 'fulfilled' && settled[2].value === false;
-    if (failed || keyTaken) {
+      },
+    };
+    let begun: TurnStartResult;
+    try {
+      begun = await store.beginTurn(userId, conversation, start, now);
+    } catch (error) {
+      // The write's answer was lost, so it may have landed: undo it, or the client's retry would meet an orphan user
+      // message (sent twice) or an idempotency record answering 404. If the clean-up fails too, the store is down.
       await store.discardTurn(userId, conversationId, { turnId, messageIds: [ids.user, ids.assistant], idempotencyKey: request.idempotencyKey })
-        .catch((error: unknown) => this.#o.log?.('could not discard a turn that failed to start', error));
+        .catch((cleanup: unknown) => this.#o.log?.('could not discard a turn that failed to start', cleanup));
       await store.finishTurn(userId, conversationId, { turnId, usage: ZERO, messagesAdded: 0, updatedAt: createdAt }).catch(() => {});
-      throw failed ? failed.reason : new ConflictError('The first request with this Idempotency-Key is still running.');
+      throw error;
     }
+    if (!begun.started) {
+      // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
+      throw begun.reason === 'key_taken' ? new ConflictError('The first request with this Idempotency-Key is still running.') : new ConflictError();
+    }
+    const [userMessage, placeholder] = begun.messages as [Message, Message];
 
     const queue = new EventQueue<TurnEvent>();
     queue.push({ type: 'created', userMessage, assistantMessageId: ids.assistant });

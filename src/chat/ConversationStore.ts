@@ -40,6 +40,20 @@ export interface IdempotencyRecord {
   readonly createdAt: string;
 }
 
+/** What a turn writes before the model is called, in one all-or-nothing step. */
+export interface TurnStart {
+  readonly turn: ActiveTurn;
+  /** The user message and the assistant placeholder, in order; the store numbers them after the conversation's last. */
+  readonly messages: readonly Omit<Message, 'seq'>[];
+  /** Recorded with the turn when the request carried an `Idempotency-Key`. */
+  readonly idempotency?: IdempotencyRecord | undefined;
+}
+
+export type TurnStartResult =
+  | { readonly started: true; readonly conversation: Conversation; readonly messages: readonly Message[] }
+  /** `locked`: another live turn holds the conversation; `key_taken`: a live record for the same key exists. */
+  | { readonly started: false; readonly reason: 'locked' | 'key_taken' };
+
 /** What {@link ConversationStore.discardTurn} removes. */
 export interface DiscardedTurn {
   readonly turnId: string;
@@ -65,23 +79,23 @@ export interface ConversationStore {
   getMessage(userId: string, messageId: string): Promise<Message | null>;
 
   /**
-   * Takes the conversation's turn lock if it is free or expired at `now`, reserving `seqCount` sequence numbers.
-   * Returns the conversation as locked, or null when another live turn holds it.
+   * Takes the conversation's turn lock if it is free or expired at `now` and, in the same atomic write, stores the
+   * turn's first messages and its idempotency record: one round trip, and never a lock without its messages or
+   * messages without their lock. `conversation` is the version the caller just read (its etag saves a read).
+   * Throws NotFoundError for a missing or deleted conversation.
    */
-  acquireTurn(userId: string, conversation: Pick<Conversation, 'id'>, turn: ActiveTurn, seqCount: number, now?: Date): Promise<Conversation | null>;
+  beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now?: Date): Promise<TurnStartResult>;
   /** Creates or replaces a message (ids are deterministic per turn, so a retry overwrites rather than duplicates). */
   putMessage(message: Message): Promise<Message>;
   /** Adds the turn's usage and messages to the conversation and frees the lock, once per turn id. */
   finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void>;
   /**
-   * Deletes what a turn wrote before it could start (its messages, and its idempotency record if it is this turn's),
-   * so a turn refused at its first writes leaves nothing half-written. Documents already absent are fine.
+   * Deletes what a turn may have written before it could start (its messages, and its idempotency record if it is
+   * this turn's), for a {@link beginTurn} whose answer was lost. Documents already absent are fine.
    */
   discardTurn(userId: string, conversationId: string, turn: DiscardedTurn): Promise<void>;
 
   getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null>;
-  /** False when a record for the same key already exists. */
-  putIdempotencyRecord(userId: string, record: IdempotencyRecord): Promise<boolean>;
 
   /** Removes what half-finished deletes left behind; returns how many conversations it finished. */
   sweepDeleted(): Promise<number>;

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import type { Container, ItemDefinition, SqlQuerySpec } from '@azure/cosmos';
-import type { ActiveTurn, Conversation, Message, Page } from '../chat/conversation.js';
+import type { Container, ItemDefinition, JSONObject, SqlQuerySpec } from '@azure/cosmos';
+import type { Conversation, Message, Page } from '../chat/conversation.js';
 import { ZERO_USAGE } from '../chat/conversation.js';
 import type {
   ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
+  TurnStart, TurnStartResult,
 } from '../chat/ConversationStore.js';
-import { NotFoundError, PreconditionFailedError } from '../chat/errors.js';
+import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../chat/errors.js';
+import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { systemClock, type Clock } from '../chat/ports.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
@@ -129,31 +131,42 @@ export class CosmosConversationStore implements ConversationStore {
     return doc && doc.type === 'message' ? toMessage(doc) : null;
   }
 
-  async acquireTurn(
-    userId: string, conversation: Pick<Conversation, 'id'> & Partial<Pick<Conversation, 'etag'>>, turn: ActiveTurn, seqCount: number,
-    now: Date = this.#clock.now(),
-  ): Promise<Conversation | null> {
+  async beginTurn(
+    userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now: Date = this.#clock.now(),
+  ): Promise<TurnStartResult> {
     for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
       // First try: the document the caller just read (same etag), saving a round trip before the model call. The
-      // replace is conditional on that etag, so a stale copy only costs a 412 and a fresh read.
+      // replace is conditional on that etag, so a stale copy only costs a failed batch and a fresh read.
       const doc = (attempt === 0 ? this.#remembered(userId, conversation) : null) ?? (await this.#readConversation(userId, conversation.id));
       if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
-      if (doc.activeTurn && doc.activeTurn.turnId !== turn.turnId && Date.parse(doc.activeTurn.expiresAt) > now.getTime()) {
-        return null;
+      const held = doc.activeTurn;
+      if (held && held.turnId !== start.turn.turnId && Date.parse(held.expiresAt) > now.getTime()) {
+        return { started: false, reason: 'locked' };
       }
-      doc.activeTurn = turn;
-      doc.lastSeq += seqCount;
-      try {
-        const { resource } = await this.#container
-          .item(doc.id, userId)
-          .replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
-        this.#remember(resource as ConversationDocument);
-        return toConversation(resource as ConversationDocument);
-      } catch (error) {
-        if (cosmosStatus(error) !== 412) await guard(() => Promise.reject(error));
+      const messages = start.messages.map((m, i): Message => ({ ...m, seq: doc.lastSeq + 1 + i }));
+      const locked: ConversationDocument = { ...doc, activeTurn: start.turn, lastSeq: doc.lastSeq + messages.length };
+      const writes: BatchWrite[] = [];
+      // The key first: a key another request recorded fails the batch before anything else is attempted.
+      if (start.idempotency) writes.push({ kind: 'create', body: asJson(idempotencyDocument(userId, start.idempotency)) });
+      const lockIndex = writes.length;
+      writes.push({ kind: 'replace', body: asJson(locked), ifMatch: doc._etag ?? '', original: asJson(doc) });
+      for (const message of messages) writes.push({ kind: 'create', body: asJson(toMessageDocument(message)) });
+
+      const outcome = await transactionalBatch(this.#container, userId, writes);
+      if (outcome.ok) {
+        const stored = outcome.results[lockIndex]?.resourceBody as ConversationDocument | undefined;
+        const result = stored ?? { ...locked, _etag: outcome.results[lockIndex]?.eTag ?? '' };
+        this.#remember(result);
+        return { started: true, conversation: toConversation(result), messages };
       }
+      if (outcome.failedIndex === lockIndex && (outcome.status === 412 || outcome.status === 404)) continue;
+      if (start.idempotency && outcome.failedIndex === 0 && outcome.status === 409) {
+        if (!(await this.#removeExpiredRecord(userId, start.idempotency))) return { started: false, reason: 'key_taken' };
+        continue;
+      }
+      throw new StoreUnavailableError(`The turn could not be stored (status ${outcome.status}).`);
     }
-    return null;
+    return { started: false, reason: 'locked' };
   }
 
   async putMessage(message: Message): Promise<Message> {
@@ -206,29 +219,19 @@ export class CosmosConversationStore implements ConversationStore {
     return toIdempotencyRecord(doc);
   }
 
-  async putIdempotencyRecord(userId: string, record: IdempotencyRecord): Promise<boolean> {
-    const doc: IdempotencyDocument = {
-      ...record,
-      id: idempotencyId(record.conversationId, record.key),
-      userId,
-      type: 'idempotency',
-      ttl: IDEMPOTENCY_TTL_SECONDS,
-    };
+  /** A record past its window that Cosmos has not removed yet (the embedded store has no TTL) gives way to a new one. */
+  async #removeExpiredRecord(userId: string, record: IdempotencyRecord): Promise<boolean> {
+    const id = idempotencyId(record.conversationId, record.key);
+    const existing = await this.#read<IdempotencyDocument & { _etag?: string }>(id, userId);
+    if (!existing) return true;
+    if (this.#clock.now().getTime() - Date.parse(existing.createdAt) <= IDEMPOTENCY_TTL_SECONDS * 1000) return false;
     try {
-      await this.#container.items.create(doc);
-      return true;
+      await this.#container.item(id, userId).delete({ accessCondition: { type: 'IfMatch', condition: existing._etag ?? '' } });
     } catch (error) {
-      if (cosmosStatus(error) === 409) {
-        // A record left by an expired key (no TTL on the embedded store) may be replaced.
-        const existing = await this.#read<IdempotencyDocument>(doc.id, userId);
-        if (existing && this.#clock.now().getTime() - Date.parse(existing.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) {
-          await guard(() => this.#container.items.upsert(doc));
-          return true;
-        }
-        return false;
-      }
-      return guard(() => Promise.reject(error));
+      const status = cosmosStatus(error);
+      if (status !== 404 && status !== 412) await guard(() => Promise.reject(error));
     }
+    return true;
   }
 
   async sweepDeleted(): Promise<number> {
@@ -367,6 +370,14 @@ export class CosmosConversationStore implements ConversationStore {
     );
     return { items: response.resources.slice(0, page.limit), nextCursor: encodeCursor(response.continuationToken, scope) };
   }
+}
+
+function idempotencyDocument(userId: string, record: IdempotencyRecord): IdempotencyDocument {
+  return { ...record, id: idempotencyId(record.conversationId, record.key), userId, type: 'idempotency', ttl: IDEMPOTENCY_TTL_SECONDS };
+}
+
+function asJson(document: object): JSONObject {
+  return document as unknown as JSONObject;
 }
 
 function idempotencyId(conversationId: string, key: string): string {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ChatTurns } from '../../src/chat/ChatTurns.js';
-import type { ConversationStore } from '../../src/chat/ConversationStore.js';
-import type { Message } from '../../src/chat/conversation.js';
+import type { ConversationStore, TurnStart, TurnStartResult } from '../../src/chat/ConversationStore.js';
+import type { Conversation } from '../../src/chat/conversation.js';
 import { StoreUnavailableError } from '../../src/chat/errors.js';
 import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
 import { useServices } from '../../src/app.js';
@@ -10,27 +10,27 @@ import { call, newConversation } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
 /**
- * A store that fails part of a turn's first writes (the user message lands, the placeholder does not): a failure
- * the proxy cannot aim at one write, so the real store is wrapped and one call made to fail. Nothing may be left
- * half-written: no orphan user message, no idempotency record pointing at messages that do not exist.
+ * The turn's first write (lock, user message, placeholder, idempotency record: one batch) failing in the two ways a
+ * network can fail it: before it reached the store, or after it landed with its answer lost. The proxy cannot aim
+ * at one request, so the real store is wrapped. Either way nothing may be left behind: no orphan user message (the
+ * retry would send it twice), no idempotency record pointing at it, no lock.
  */
 let t: TestApp;
 const USER = 'start-fault-user';
-let failPlaceholder = false;
+let fault: 'none' | 'before' | 'answer-lost' = 'none';
 
 beforeAll(async () => {
   t = await startTestApp();
   const real = t.services.store;
-  const putMessage = async (message: Message): Promise<Message> => {
-    if (failPlaceholder && message.role === 'assistant' && message.status === 'streaming') {
-      await new Promise((r) => setTimeout(r, 20)); // let the user message and the idempotency record land first
-      throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
-    }
-    return real.putMessage(message);
+  const beginTurn = async (userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now?: Date): Promise<TurnStartResult> => {
+    if (fault === 'before') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
+    const result = await real.beginTurn(userId, conversation, start, now);
+    if (fault === 'answer-lost') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
+    return result;
   };
   // Every other method is the real store's own (bound: it keeps its state in #private fields).
   const flaky = new Proxy(real, {
-    get: (target, name) => (name === 'putMessage' ? putMessage : (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target)),
+    get: (target, name) => (name === 'beginTurn' ? beginTurn : (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target)),
   }) as ConversationStore;
   const s = t.services;
   const turns = new ChatTurns({
@@ -41,28 +41,31 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 beforeEach(() => {
-  failPlaceholder = false;
+  fault = 'none';
   t.sim.reset();
 });
 
-it('a turn whose first writes half fail answers 503 and leaves nothing behind; its retry with the same key runs', async () => {
-  const id = await newConversation(t.api, USER);
-  const before = await snapshot(t.container);
-  failPlaceholder = true;
-  const headers = { accept: 'application/json', 'idempotency-key': 'half-written' };
-  const failed = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'Hello?' }, headers });
-  expect(failed.status).toBe(503);
-  expect(failed.body.code).toBe('store_unavailable');
-  expect(t.sim.completionRequests).toHaveLength(0);
-  const after = JSON.parse(await snapshot(t.container)) as { id: string; type: string; activeTurn?: unknown }[];
-  expect(after.filter((d) => d.type !== 'conversation')).toEqual(
-    (JSON.parse(before) as { type: string }[]).filter((d) => d.type !== 'conversation'),
-  );
-  expect(after.find((d) => d.id === id)?.activeTurn).toBeNull();
+it.each(['answer-lost', 'before'] as const)(
+  'a turn whose first write fails (%s) answers 503 and leaves nothing behind; its retry with the same key runs',
+  async (which) => {
+    const id = await newConversation(t.api, USER);
+    const before = await snapshot(t.container);
+    fault = which;
+    const headers = { accept: 'application/json', 'idempotency-key': `half-written-${which}` };
+    const failed = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'Hello?' }, headers });
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe('store_unavailable');
+    expect(t.sim.completionRequests).toHaveLength(0);
+    const after = JSON.parse(await snapshot(t.container)) as { id: string; type: string; activeTurn?: unknown }[];
+    expect(after.filter((d) => d.type !== 'conversation')).toEqual(
+      (JSON.parse(before) as { type: string }[]).filter((d) => d.type !== 'conversation'),
+    );
+    expect(after.find((d) => d.id === id)?.activeTurn).toBeNull();
 
-  failPlaceholder = false;
-  const retried = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'Hello?' }, headers });
-  expect(retried.status).toBe(201);
-  const items = (await call(t.api, 'GET', `/conversations/${id}/messages`, { user: USER })).body.items;
-  expect(items.map((m: { role: string; status: string; content: string }) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:complete']);
-});
+    fault = 'none';
+    const retried = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'Hello?' }, headers });
+    expect(retried.status).toBe(201);
+    const items = (await call(t.api, 'GET', `/conversations/${id}/messages`, { user: USER })).body.items;
+    expect(items.map((m: { role: string; status: string; content: string }) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:complete']);
+  },
+);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/chat/conversation.js';
+import { NotFoundError } from '../../src/chat/errors.js';
 import { newId, turnMessageIds } from '../../src/chat/ids.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
 
@@ -17,14 +18,17 @@ async function conversationWithLock(expiresInMs: number): Promise<{ id: string; 
     id, title: 't', model: 'phi-3.5-mini-instruct', systemPrompt: null, settings: {}, createdAt: new Date().toISOString(),
   });
   const turnId = newId('t');
-  const locked = await s.store.acquireTurn(USER, { id }, { turnId, expiresAt: new Date(Date.now() + expiresInMs).toISOString() }, 2);
-  expect(locked?.activeTurn?.turnId).toBe(turnId);
-  const message: Message = {
-    id: turnMessageIds(turnId).user, conversationId: id, userId: USER, role: 'user', content: 'hi', status: 'complete',
-    createdAt: new Date().toISOString(), tokenCount: 1, seq: 1, turnId,
-  };
-  await s.store.putMessage(message);
-  return { id, turnId, message };
+  const begun = await s.store.beginTurn(USER, { id, etag: '' }, {
+    turn: { turnId, expiresAt: new Date(Date.now() + expiresInMs).toISOString() },
+    messages: [{
+      id: turnMessageIds(turnId).user, conversationId: id, userId: USER, role: 'user', content: 'hi', status: 'complete',
+      createdAt: new Date().toISOString(), tokenCount: 1, turnId,
+    }],
+  });
+  if (!begun.started) throw new Error(`turn not started: ${begun.reason}`);
+  expect(begun.conversation.activeTurn?.turnId).toBe(turnId);
+  expect(begun.messages.map((m) => m.seq)).toEqual([1]);
+  return { id, turnId, message: begun.messages[0] as Message };
 }
 
 async function idsLeft(id: string): Promise<string[]> {
@@ -64,6 +68,7 @@ describe('deleting a conversation a turn holds', () => {
   it('a turn that cannot start on a deleted conversation gets NotFound', async () => {
     const { id } = await conversationWithLock(-1_000);
     await s.store.deleteConversation(USER, id);
-    await expect(s.store.acquireTurn(USER, { id }, { turnId: newId('t'), expiresAt: new Date().toISOString() }, 2)).rejects.toThrow();
+    await expect(s.store.beginTurn(USER, { id, etag: '' }, { turn: { turnId: newId('t'), expiresAt: new Date().toISOString() }, messages: [] }))
+      .rejects.toThrow(NotFoundError);
   });
 });
