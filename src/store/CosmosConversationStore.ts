@@ -176,6 +176,7 @@ export class CosmosConversationStore implements ConversationStore {
 
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
     try {
+      // This instance wrote the conversation last when it took the lock: that copy usually still holds.
       await this.#modifyConversation(userId, conversationId, undefined, (doc) => {
         if (doc.activeTurn?.turnId === outcome.turnId) doc.activeTurn = null;
         // Already counted (a retried settle): only the lock is freed.
@@ -188,7 +189,7 @@ export class CosmosConversationStore implements ConversationStore {
           totalTokens: doc.usage.totalTokens + outcome.usage.totalTokens,
         };
         if (outcome.updatedAt > doc.updatedAt) doc.updatedAt = outcome.updatedAt;
-      });
+      }, { fromMemory: true });
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
       // Deleted while this turn ran: its last messages were written after the purge. This turn writes nothing
@@ -274,7 +275,8 @@ export class CosmosConversationStore implements ConversationStore {
       this.#container.items
         .query<{ id: string }>(
           {
-            query: 'SELECT c.id FROM c WHERE c.userId = @userId AND c.conversationId = @conversationId',
+            // The conversation's own documents only: usage spent in it outlives it.
+            query: 'SELECT c.id FROM c WHERE c.userId = @userId AND c.conversationId = @conversationId AND c.type IN ("message", "idempotency")',
             parameters: [
               { name: '@userId', value: userId },
               { name: '@conversationId', value: conversationId },
@@ -338,9 +340,12 @@ export class CosmosConversationStore implements ConversationStore {
   /** Read-modify-write with the document's etag, retried on a concurrent change unless the caller sent If-Match. */
   async #modifyConversation(
     userId: string, conversationId: string, ifMatch: string | undefined, change: (doc: ConversationDocument) => void,
+    { fromMemory = false } = {},
   ): Promise<ConversationDocument> {
     for (let attempt = 0; attempt < OPTIMISTIC_RETRIES; attempt += 1) {
-      const doc = await this.#readConversation(userId, conversationId);
+      // From memory, a stale copy only costs a 412 and a read: the replace is conditional on its etag.
+      const remembered = fromMemory && attempt === 0 ? this.#lastRead.get(`${userId}\n${conversationId}`) : undefined;
+      const doc = remembered ? structuredClone(remembered) : await this.#readConversation(userId, conversationId);
       if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
       const current = doc._etag ?? '';
       if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== current.replace(/"/g, '')) {
@@ -351,6 +356,7 @@ export class CosmosConversationStore implements ConversationStore {
         const { resource } = await this.#container
           .item(doc.id, userId)
           .replace(doc, { accessCondition: { type: 'IfMatch', condition: current } });
+        this.#remember(resource as ConversationDocument);
         return resource as ConversationDocument;
       } catch (error) {
         if (cosmosStatus(error) !== 412) return guard(() => Promise.reject(error));

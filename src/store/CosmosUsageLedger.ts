@@ -1,8 +1,10 @@
-import type { Container } from '@azure/cosmos';
+import type { Container, JSONObject } from '@azure/cosmos';
 import type { DayUsage, UsageEntry, UsageLedger } from '../chat/UsageLedger.js';
+import { StoreUnavailableError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
+import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 
-/** One document per caller per UTC day: the day's totals and the turns counted in them. */
+/** One document per caller per UTC day: the day's totals, what the quota check reads. */
 interface UsageDayDocument {
   id: string;
   userId: string;
@@ -12,20 +14,40 @@ interface UsageDayDocument {
   completionTokens: number;
   totalTokens: number;
   requests: number;
-  /** Turn id → the usage counted for it: what makes `record` idempotent and the totals rebuildable. */
-  turns: Record<string, { conversationId: string; model: string; promptTokens: number; completionTokens: number; totalTokens: number; estimated?: boolean }>;
   _etag?: string;
 }
 
+/** One document per turn: what makes `record` count a turn once, and what the day's totals can be rebuilt from. */
+interface UsageTurnDocument {
+  id: string;
+  userId: string;
+  type: 'usageTurn';
+  day: string;
+  turnId: string;
+  conversationId: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  estimated?: boolean;
+}
+
 const ATTEMPTS = 10;
+/** Day documents remembered from their last read or write, so recording a turn usually needs no read. */
+const REMEMBERED_DAYS = 1024;
 
 function dayId(day: string): string {
   return `usage_${day}`;
 }
 
-/** The usage ledger in the chat container; quota checks are one point read of today's document. */
+/**
+ * The usage ledger in the chat container. Recording a turn is one transactional batch: create the turn's document
+ * (which fails if the turn was counted already) and add it to the day's totals (a replace conditional on the etag).
+ * The day document stays the same small size however many turns the day has; the quota check is one point read.
+ */
 export class CosmosUsageLedger implements UsageLedger {
   readonly #container: Container;
+  readonly #remembered = new Map<string, UsageDayDocument>();
 
   constructor(container: Container) {
     this.#container = container;
@@ -36,33 +58,42 @@ export class CosmosUsageLedger implements UsageLedger {
   }
 
   async record(userId: string, entry: UsageEntry): Promise<void> {
+    const { promptTokens, completionTokens, totalTokens, estimated } = entry.usage;
+    const turn: UsageTurnDocument = {
+      id: `usage_${entry.turnId}`, userId, type: 'usageTurn', day: entry.day, turnId: entry.turnId,
+      conversationId: entry.conversationId, model: entry.model, promptTokens, completionTokens, totalTokens,
+      ...(estimated ? { estimated: true } : {}),
+    };
     for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
-      const doc = (await this.#read(userId, entry.day)) ?? {
-        id: dayId(entry.day), userId, type: 'usageDay' as const, day: entry.day,
-        promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0, turns: {},
+      // First try: the day as this instance last saw it (a stale copy costs one failed batch and a read).
+      const known = (attempt === 0 ? this.#recall(userId, entry.day) : undefined) ?? (await this.#read(userId, entry.day));
+      const day: UsageDayDocument = known ?? {
+        id: dayId(entry.day), userId, type: 'usageDay', day: entry.day, promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0,
       };
-      if (Object.hasOwn(doc.turns, entry.turnId)) return;
-      const { promptTokens, completionTokens, totalTokens, estimated } = entry.usage;
-      doc.turns[entry.turnId] = {
-        conversationId: entry.conversationId, model: entry.model, promptTokens, completionTokens, totalTokens,
-        ...(estimated ? { estimated: true } : {}),
+      const next: UsageDayDocument = {
+        ...day,
+        promptTokens: day.promptTokens + promptTokens,
+        completionTokens: day.completionTokens + completionTokens,
+        totalTokens: day.totalTokens + totalTokens,
+        requests: day.requests + 1,
       };
-      doc.promptTokens += promptTokens;
-      doc.completionTokens += completionTokens;
-      doc.totalTokens += totalTokens;
-      doc.requests += 1;
-      try {
-        if (doc._etag) {
-          await this.#container.item(doc.id, userId).replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag } });
-        } else {
-          await this.#container.items.create(doc);
-        }
+      const writes: BatchWrite[] = [
+        { kind: 'create', body: turn as unknown as JSONObject },
+        known?._etag
+          ? { kind: 'replace', body: next as unknown as JSONObject, ifMatch: known._etag, original: known as unknown as JSONObject }
+          : { kind: 'create', body: next as unknown as JSONObject },
+      ];
+      const outcome = await transactionalBatch(this.#container, userId, writes);
+      if (outcome.ok) {
+        const stored = outcome.results[1]?.resourceBody as UsageDayDocument | undefined;
+        this.#remember(userId, stored ?? { ...next, _etag: outcome.results[1]?.eTag ?? '' });
         return;
-      } catch (error) {
-        const status = cosmosStatus(error);
-        // 412: someone else's turn counted first; 409: the day's document was created meanwhile. Read again.
-        if (status !== 412 && status !== 409) await guard(() => Promise.reject(error));
       }
+      // The turn's document exists: it was counted already (a retried settle).
+      if (outcome.failedIndex === 0 && outcome.status === 409) return;
+      // 412: another turn of this caller counted first; 409: the day's document was created meanwhile. Read again.
+      if (outcome.failedIndex === 1 && [404, 409, 412].includes(outcome.status)) continue;
+      throw new StoreUnavailableError(`The usage could not be stored (status ${outcome.status}).`);
     }
     throw new Error(`usage for turn ${entry.turnId} kept conflicting`);
   }
@@ -93,10 +124,26 @@ export class CosmosUsageLedger implements UsageLedger {
   async #read(userId: string, day: string): Promise<UsageDayDocument | null> {
     try {
       const { resource } = await this.#container.item(dayId(day), userId).read<UsageDayDocument>();
+      if (resource) this.#remember(userId, resource);
       return resource ?? null;
     } catch (error) {
       if (cosmosStatus(error) === 404) return null;
       return guard(() => Promise.reject(error));
+    }
+  }
+
+  #recall(userId: string, day: string): UsageDayDocument | undefined {
+    const doc = this.#remembered.get(`${userId}\n${day}`);
+    return doc ? { ...doc } : undefined;
+  }
+
+  #remember(userId: string, doc: UsageDayDocument): void {
+    const key = `${userId}\n${doc.day}`;
+    this.#remembered.delete(key);
+    this.#remembered.set(key, { ...doc });
+    if (this.#remembered.size > REMEMBERED_DAYS) {
+      const oldest = this.#remembered.keys().next();
+      if (!oldest.done) this.#remembered.delete(oldest.value);
     }
   }
 }

@@ -19,12 +19,15 @@ async function turn(user: string, id: string, content: string): Promise<void> {
   expect(res.status, res.raw).toBe(201);
 }
 
-/** What is left in the container for a conversation, read directly rather than through the service. */
+/**
+ * What is left in the container of a conversation's own documents, read directly rather than through the service.
+ * The usage spent in it is the caller's, not the conversation's (it outlives it): `usageTurn` documents are left out.
+ */
 async function documentsOf(user: string, conversationId: string): Promise<{ id: string; type: string }[]> {
   const { resources } = await t.container.items
     .query<{ id: string; type: string }>(
       {
-        query: 'SELECT c.id, c.type FROM c WHERE c.userId = @u AND (c.conversationId = @c OR c.id = @c)',
+        query: 'SELECT c.id, c.type FROM c WHERE c.userId = @u AND (c.conversationId = @c OR c.id = @c) AND c.type != "usageTurn"',
         parameters: [{ name: '@u', value: user }, { name: '@c', value: conversationId }],
       },
       { partitionKey: user },
@@ -130,6 +133,10 @@ describe('conversation CRUD', () => {
     expect((await get(USER, `/conversations/${id}`)).status).toBe(404);
     expect((await get(USER, `/conversations/${id}/messages`)).body.code).toBe('not_found');
     expect(await documentsOf(USER, id)).toEqual([]);
+    const { resources: spent } = await t.container.items
+      .query({ query: 'SELECT * FROM c WHERE c.type = "usageTurn" AND c.conversationId = @c', parameters: [{ name: '@c', value: id }] })
+      .fetchAll();
+    expect(spent).toHaveLength(1);
     expect((await call(t.api, 'DELETE', `/conversations/${id}`, { user: USER })).status).toBe(404);
     expect((await call(t.api, 'PATCH', `/conversations/${id}`, { user: USER, body: { title: 'x' } })).status).toBe(404);
   });
