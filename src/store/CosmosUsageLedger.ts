@@ -33,7 +33,7 @@ interface UsageTurnDocument {
 }
 
 const ATTEMPTS = 10;
-/** Day documents remembered from their last read or write, so recording a turn usually needs no read. */
+/** Day documents remembered from their last read or write (null: read and absent), so recording a turn usually needs no read. */
 const REMEMBERED_DAYS = 1024;
 
 function dayId(day: string): string {
@@ -47,7 +47,7 @@ function dayId(day: string): string {
  */
 export class CosmosUsageLedger implements UsageLedger {
   readonly #container: Container;
-  readonly #remembered = new Map<string, UsageDayDocument>();
+  readonly #remembered = new Map<string, UsageDayDocument | null>();
 
   constructor(container: Container) {
     this.#container = container;
@@ -66,7 +66,8 @@ export class CosmosUsageLedger implements UsageLedger {
     };
     for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
       // First try: the day as this instance last saw it (a stale copy costs one failed batch and a read).
-      const known = (attempt === 0 ? this.#recall(userId, entry.day) : undefined) ?? (await this.#read(userId, entry.day));
+      const recalled = attempt === 0 ? this.#recall(userId, entry.day) : undefined;
+      const known = recalled === undefined ? await this.#read(userId, entry.day) : recalled;
       const day: UsageDayDocument = known ?? {
         id: dayId(entry.day), userId, type: 'usageDay', day: entry.day, promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0,
       };
@@ -86,7 +87,7 @@ export class CosmosUsageLedger implements UsageLedger {
       const outcome = await transactionalBatch(this.#container, userId, writes);
       if (outcome.ok) {
         const stored = outcome.results[1]?.resourceBody as UsageDayDocument | undefined;
-        this.#remember(userId, stored ?? { ...next, _etag: outcome.results[1]?.eTag ?? '' });
+        this.#remember(userId, entry.day, stored ?? { ...next, _etag: outcome.results[1]?.eTag ?? '' });
         return;
       }
       // The turn's document exists: it was counted already (a retried settle).
@@ -124,23 +125,27 @@ export class CosmosUsageLedger implements UsageLedger {
   async #read(userId: string, day: string): Promise<UsageDayDocument | null> {
     try {
       const { resource } = await this.#container.item(dayId(day), userId).read<UsageDayDocument>();
-      if (resource) this.#remember(userId, resource);
+      this.#remember(userId, day, resource ?? null);
       return resource ?? null;
     } catch (error) {
-      if (cosmosStatus(error) === 404) return null;
+      if (cosmosStatus(error) === 404) {
+        this.#remember(userId, day, null);
+        return null;
+      }
       return guard(() => Promise.reject(error));
     }
   }
 
-  #recall(userId: string, day: string): UsageDayDocument | undefined {
+  /** The remembered day (null: known absent), or undefined when this instance has not seen it. */
+  #recall(userId: string, day: string): UsageDayDocument | null | undefined {
     const doc = this.#remembered.get(`${userId}\n${day}`);
-    return doc ? { ...doc } : undefined;
+    return doc ? { ...doc } : doc;
   }
 
-  #remember(userId: string, doc: UsageDayDocument): void {
-    const key = `${userId}\n${doc.day}`;
+  #remember(userId: string, day: string, doc: UsageDayDocument | null): void {
+    const key = `${userId}\n${day}`;
     this.#remembered.delete(key);
-    this.#remembered.set(key, { ...doc });
+    this.#remembered.set(key, doc ? { ...doc } : null);
     if (this.#remembered.size > REMEMBERED_DAYS) {
       const oldest = this.#remembered.keys().next();
       if (!oldest.done) this.#remembered.delete(oldest.value);

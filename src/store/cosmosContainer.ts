@@ -35,7 +35,9 @@ export async function openChatContainer(connection: CosmosConnection): Promise<C
   };
   if (connection.key) options.key = connection.key;
   else if (connection.credential) options.aadCredentials = connection.credential;
-  if (local) options.agent = new Agent({ rejectUnauthorized: false, keepAlive: true });
+  // A local store answers one request at a time, so more connections add nothing but TLS handshakes; capped and all
+  // kept, none is closed and opened again under load (Node keeps 256 free by default and closes the rest).
+  if (local) options.agent = new Agent({ rejectUnauthorized: false, keepAlive: true, maxSockets: 64, maxFreeSockets: 64 });
   const client = new CosmosClient(options);
   const database = client.database(connection.database);
   if (local) {

@@ -44,6 +44,16 @@ describe('CosmosUsageLedger', () => {
     expect((await dayDocument(user)).requests).toBe(24);
   });
 
+  it('adds to a day another instance started after this one saw it empty', async () => {
+    const user = 'ledger-absent';
+    const [a, b] = [new CosmosUsageLedger(s.container), new CosmosUsageLedger(s.container)];
+    expect(await a.tokensOn(user, DAY)).toBe(0);
+    await b.record(user, entry(20));
+    await a.record(user, entry(30));
+    expect(await b.tokensOn(user, DAY)).toBe(21 + 31);
+    expect((await dayDocument(user)).requests).toBe(2);
+  });
+
   it('keeps the day document the same size however many turns the day has', async () => {
     const user = 'ledger-size';
     const ledger = new CosmosUsageLedger(s.container);
