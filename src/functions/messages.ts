@@ -66,10 +66,6 @@ function toSse(event: TurnEvent, now: () => Date): SseEvent {
   }
 }
 
-async function* sseEvents(events: AsyncIterable<TurnEvent>, now: () => Date): AsyncGenerator<SseEvent> {
-  for await (const event of events) yield toSse(event, now);
-}
-
 httpRoute('postMessage', {
   route: 'conversations/{conversationId}/messages',
   methods: ['POST'],
@@ -92,14 +88,14 @@ httpRoute('postMessage', {
         context: outcome.context,
       });
     }
-    const frames = sseFrames(sseEvents(turn.events, now), {
+    const frames = sseFrames(turn.events, {
       pingIntervalMs: s.config.limits.pingIntervalMs,
       terminal: new Set(['message.completed', 'error']),
       onBroken: (error) => {
         context.error('turn stream broke', error);
         return { event: 'error', data: toProblem(error) };
       },
-    });
+    }, (event) => toSse(event, now));
     return { status: 200, headers: SSE_HEADERS, body: frames };
   }),
 });
