@@ -79,7 +79,7 @@ try {
   }
   if (one.trips) {
     figures.push({
-      figure: `store round trips before the model call (sequential; ${one.trips.requests} requests)`, unit: 'round trips',
+      figure: `store round trips before the model call (sequential; ${one.trips.requests} requests of ${one.trips.perTurn} in the turn)`, unit: 'round trips',
       ours: one.trips.sequential, baseline: null, compared: '—', target: '≤ 2', pass: one.trips.sequential <= 2,
     });
     say(`  requests before the model call: ${one.trips.detail}`);
@@ -108,7 +108,7 @@ try {
 if (json) {
   console.log(JSON.stringify({ machine, figures }, null, 2));
 } else {
-  console.log(`${machine.date}  ${machine.nproc} × ${machine.cpu}, ${machine.memoryGb} GB, node ${machine.node}, ${machine.platform}\n`);
+  console.log(`${machine.date}  ${machine.nproc} × ${machine.cpu}, ${machine.memoryGb} GB, node ${machine.node}, ${machine.platform}, load average ${machine.loadAverage} at start, ${describeMachine().loadAverage} at end\n`);
   const rows = figures.map((f) => [f.figure, String(f.ours), f.baseline === null ? '—' : String(f.baseline), f.compared, f.target, f.pass ? 'pass' : 'FAIL']);
   const head = ['figure', 'ours', 'baseline', 'ratio/diff', 'target', ''];
   const widths = head.map((_, i) => Math.max(...[head, ...rows].map((r) => (r[i] as string).length)));

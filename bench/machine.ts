@@ -1,4 +1,4 @@
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { availableParallelism } from 'node:os';
 
 /** What the numbers were measured on: they mean little without it. */
@@ -9,6 +9,8 @@ export interface Machine {
   readonly memoryGb: number;
   readonly node: string;
   readonly platform: string;
+  /** 1-minute load average: the machines are shared, and a busy one moves every latency figure. */
+  readonly loadAverage: number;
 }
 
 /** Describes this machine and run. */
@@ -20,5 +22,6 @@ export function describeMachine(): Machine {
     memoryGb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
   };
 }

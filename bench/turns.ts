@@ -75,6 +75,8 @@ export interface RoundTrips {
   readonly requests: number;
   /** Longest chain of requests each starting after the previous one finished: sequential round trips. */
   readonly sequential: number;
+  /** Cosmos requests of the whole turn, up to `message.completed` (the settle happens before it is sent). */
+  readonly perTurn: number;
   readonly detail: string;
 }
 
@@ -102,6 +104,7 @@ export async function benchFirstToken(h: Harness, concurrency: number, rounds: n
     const base: number[] = [];
     const tripCounts: number[] = [];
     const tripDepths: number[] = [];
+    const turnCounts: number[] = [];
     let detail = '';
     // Warm-up: connections, JIT, the model's first call.
     await streams(h, Array.from({ length: concurrency }, (_, i) => direct(phase.sim.url, `warm ${i}`)));
@@ -121,6 +124,7 @@ export async function benchFirstToken(h: Harness, concurrency: number, rounds: n
           tripDepths.push(depth(before));
           if (round === 0) detail = before.map((r) => `${r.method} ${r.path.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')}`).join('; ');
         }
+        turnCounts.push(sent.filter((r) => r.to === 'store').length);
       }
       const directs = await streams(h, batch.map((_, i) => direct(phase.sim.url, `Question ${round}-${i}: how is the weather?`)));
       base.push(...directs.map(firstChunkMs));
@@ -129,7 +133,7 @@ export async function benchFirstToken(h: Harness, concurrency: number, rounds: n
       concurrency, samples: ours.length,
       oursP50: quantile(ours, 0.5), oursP99: quantile(ours, 0.99), baseP50: quantile(base, 0.5), baseP99: quantile(base, 0.99),
     };
-    return concurrency === 1 ? { ft, trips: { requests: quantile(tripCounts, 0.5), sequential: quantile(tripDepths, 0.5), detail } } : { ft };
+    return concurrency === 1 ? { ft, trips: { requests: quantile(tripCounts, 0.5), sequential: quantile(tripDepths, 0.5), perTurn: quantile(turnCounts, 0.5), detail } } : { ft };
   } finally {
     await phase.close();
   }
