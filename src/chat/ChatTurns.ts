@@ -104,8 +104,10 @@ export class ChatTurns {
     try {
       begun = await store.beginTurn(userId, conversation, start, now);
     } catch (error) {
-      // The write's answer was lost, so it may have landed: undo it, or the client's retry would meet an orphan user
-      // message (sent twice) or an idempotency record answering 404. If the clean-up fails too, the store is down.
+      // A refusal (404, 413) means nothing landed. A store failure may have lost the answer to a write that did land:
+      // undo it, or the client's retry would meet an orphan user message (sent twice) or an idempotency record
+      // answering 404. If the clean-up fails too, the store is down.
+      if (!(error instanceof StoreUnavailableError)) throw error;
       await store.discardTurn(userId, conversationId, { turnId, messageIds: [ids.user, ids.assistant], idempotencyKey: request.idempotencyKey })
         .catch((cleanup: unknown) => this.#o.log?.('could not discard a turn that failed to start', cleanup));
       await store.finishTurn(userId, conversationId, { turnId, usage: ZERO, messagesAdded: 0, updatedAt: createdAt }).catch(() => {});

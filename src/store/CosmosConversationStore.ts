@@ -155,7 +155,8 @@ export class CosmosConversationStore implements ConversationStore {
       const outcome = await transactionalBatch(this.#container, userId, writes);
       if (outcome.ok) {
         const stored = outcome.results[lockIndex]?.resourceBody as ConversationDocument | undefined;
-        const result = stored ?? { ...locked, _etag: outcome.results[lockIndex]?.eTag ?? '' };
+        const etag = outcome.results[lockIndex]?.eTag;
+        const result = stored ?? { ...locked, ...(etag ? { _etag: etag } : {}) };
         this.#remember(result);
         return { started: true, conversation: toConversation(result), messages };
       }
@@ -313,6 +314,8 @@ export class CosmosConversationStore implements ConversationStore {
   #remember(doc: ConversationDocument): void {
     const key = `${doc.userId}\n${doc.id}`;
     this.#lastRead.delete(key);
+    // Only ever used under its etag: a copy without one could make a conditional replace unconditional.
+    if (!doc._etag) return;
     this.#lastRead.set(key, structuredClone(doc));
     if (this.#lastRead.size > LAST_READ_KEPT) {
       const oldest = this.#lastRead.keys().next();

@@ -14,7 +14,9 @@ interface UsageDayDocument {
   completionTokens: number;
   totalTokens: number;
   requests: number;
-  _etag?: string;
+  /** Only on days written before 2026-11-26 (each turn listed), and empty since: see `record`. */
+  turns?: Record<string, unknown>;
+  _etag?: string | undefined;
 }
 
 /** One document per turn: what makes `record` count a turn once, and what the day's totals can be rebuilt from. */
@@ -70,6 +72,8 @@ export class CosmosUsageLedger implements UsageLedger {
       const known = recalled === undefined ? await this.#read(userId, entry.day) : recalled;
       const day: UsageDayDocument = known ?? {
         id: dayId(entry.day), userId, type: 'usageDay', day: entry.day, promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0,
+        // Never read or extended now; kept so that a rollback to the version that listed every turn here still works.
+        turns: {},
       };
       const next: UsageDayDocument = {
         ...day,
@@ -87,7 +91,9 @@ export class CosmosUsageLedger implements UsageLedger {
       const outcome = await transactionalBatch(this.#container, userId, writes);
       if (outcome.ok) {
         const stored = outcome.results[1]?.resourceBody as UsageDayDocument | undefined;
-        this.#remember(userId, entry.day, stored ?? { ...next, _etag: outcome.results[1]?.eTag ?? '' });
+        const etag = outcome.results[1]?.eTag;
+        if (stored?._etag || etag) this.#remember(userId, entry.day, stored ?? { ...next, _etag: etag });
+        else this.#remembered.delete(`${userId}\n${entry.day}`);
         return;
       }
       // The turn's document exists: it was counted already (a retried settle).

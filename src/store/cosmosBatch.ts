@@ -1,4 +1,5 @@
 import type { Container, JSONObject, OperationInput, OperationResponse } from '@azure/cosmos';
+import { StoreUnavailableError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 
 /** One write of a transactional batch: creates, and replaces conditional on the etag the caller read. */
@@ -32,22 +33,32 @@ export async function transactionalBatch(
   return { ok: false, failedIndex, status: failedIndex === -1 ? response.code ?? 500 : results[failedIndex]!.statusCode };
 }
 
+/** Every landed write is undone, each conditional on the etag it produced; any that could not be is reported. */
 async function undoLanded(
   container: Container, partitionKey: string, writes: readonly BatchWrite[], results: readonly OperationResponse[],
 ): Promise<void> {
+  let failure: unknown;
   for (let i = results.length - 1; i >= 0; i -= 1) {
     const result = results[i]!;
     const write = writes[i];
     if (!write || result.statusCode >= 300) continue;
+    // Without the etag it produced, an undo could overwrite a later write: not attempted.
+    if (!result.eTag) {
+      failure ??= new Error(`operation ${i} landed without an etag`);
+      continue;
+    }
     const id = String(write.body.id);
-    const condition = { accessCondition: { type: 'IfMatch', condition: result.eTag ?? '' } };
+    const condition = { accessCondition: { type: 'IfMatch', condition: result.eTag } };
     try {
       if (write.kind === 'create') await container.item(id, partitionKey).delete(condition);
       else await container.item(id, partitionKey).replace(write.original, condition);
     } catch (error) {
       // Changed since (412) or gone (404): someone else's write now, not ours to undo.
       const status = cosmosStatus(error);
-      if (status !== 412 && status !== 404) await guard(() => Promise.reject(error));
+      if (status !== 412 && status !== 404) failure ??= error;
     }
+  }
+  if (failure !== undefined) {
+    throw new StoreUnavailableError('A failed batch could not be undone: the store is not atomic and is failing.', failure);
   }
 }

@@ -1,8 +1,13 @@
 import { ChatError, NotFoundError, PreconditionFailedError, StoreUnavailableError, ValidationError } from '../chat/errors.js';
 
-/** The HTTP status of a Cosmos SDK error, or undefined for a transport failure. */
+/**
+ * The HTTP status of a Cosmos SDK error, or undefined for a transport failure. A failed batch request arrives wrapped
+ * (`Batch request error: …`, the SDK's error as its `cause`), so the cause is looked at too.
+ */
 export function cosmosStatus(error: unknown): number | undefined {
-  if (error && typeof error === 'object' && 'code' in error && typeof error.code === 'number') return error.code;
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 3; e = (e as { cause?: unknown }).cause, depth += 1) {
+    if ('code' in e && typeof e.code === 'number') return e.code;
+  }
   return undefined;
 }
 
@@ -15,6 +20,8 @@ export function toChatError(error: unknown): ChatError {
   const status = cosmosStatus(error);
   if (status === 404) return new NotFoundError();
   if (status === 412) return new PreconditionFailedError();
+  // A document (and a transactional batch) is at most 2 MB: a message the settings let through but Cosmos cannot hold.
+  if (status === 413) return new ChatError('payload_too_large', 'The message is too large to store.');
   if (status === 400 && /continuation/i.test(String((error as { message?: unknown }).message))) {
     return new ValidationError('The cursor is not one this service returned.', [{ field: 'cursor', message: 'unknown cursor' }]);
   }

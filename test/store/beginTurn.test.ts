@@ -98,14 +98,28 @@ describe('beginTurn', () => {
     expect(docs.map((d) => d.turnId)).toEqual([winner.turn.turnId, winner.turn.turnId, winner.turn.turnId]);
   });
 
-  it('reads again when the conversation changed since the caller read it, and keeps that change', async () => {
+  it('reads again when another instance changed the conversation since this one read it, and keeps that change', async () => {
     const c = await conversation();
-    await store.updateConversation(USER, c.id, { title: 'renamed', updatedAt: clock.now().toISOString() });
+    await store.getConversation(USER, c.id);
+    const other = new CosmosConversationStore(s.container, clock);
+    await other.updateConversation(USER, c.id, { title: 'renamed', updatedAt: clock.now().toISOString() });
+    // The caller still holds the version before the rename, and so does this instance's memory.
     const begun = await store.beginTurn(USER, c, turnStart(c.id));
-    expect(begun.started).toBe(true);
+    expect(begun.started && begun.conversation.title).toBe('renamed');
     const now = await store.getConversation(USER, c.id);
     expect(now?.title).toBe('renamed');
     expect(now?.lastSeq).toBe(2);
+  });
+
+  it('finishes a turn over a conversation another instance changed during it: the change kept, the lock freed', async () => {
+    const c = await conversation();
+    const start = turnStart(c.id);
+    expect((await store.beginTurn(USER, c, start)).started).toBe(true);
+    const other = new CosmosConversationStore(s.container, clock);
+    await other.updateConversation(USER, c.id, { title: 'renamed mid-turn', updatedAt: clock.now().toISOString() });
+    await store.finishTurn(USER, c.id, { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() });
+    const now = await other.getConversation(USER, c.id);
+    expect(now).toMatchObject({ title: 'renamed mid-turn', activeTurn: null, messageCount: 2, usage: { totalTokens: 7 } });
   });
 
   it('takes over a lock whose turn has expired, but not a live one', async () => {

@@ -34,6 +34,14 @@ describe('CosmosUsageLedger', () => {
     expect(await a.days(user, DAY, DAY)).toEqual([{ date: DAY, promptTokens: 10, completionTokens: 1, totalTokens: 11, requests: 1 }]);
   });
 
+  it('counts a turn once when two instances record it at the same moment', async () => {
+    const user = 'ledger-same-moment';
+    const e = entry(12);
+    await Promise.all([new CosmosUsageLedger(s.container).record(user, e), new CosmosUsageLedger(s.container).record(user, e)]);
+    expect(await new CosmosUsageLedger(s.container).tokensOn(user, DAY)).toBe(13);
+    expect((await dayDocument(user)).requests).toBe(1);
+  });
+
   it('adds up concurrent turns of one caller exactly, from two instances whose memory of the day goes stale', async () => {
     const user = 'ledger-concurrent';
     const instances = [new CosmosUsageLedger(s.container), new CosmosUsageLedger(s.container)];
