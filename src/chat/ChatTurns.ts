@@ -1,4 +1,4 @@
-import type { Conversation, ConversationSettings, Message, Usage } from './conversation.js';
+import type { Conversation, ConversationSettings, Message, Page, Usage } from './conversation.js';
 import type { ConversationStore, IdempotencyRecord, TurnStart, TurnStartResult } from './ConversationStore.js';
 import type { Conversations } from './Conversations.js';
 import { checkSettingsForModel } from './Conversations.js';
@@ -11,7 +11,7 @@ import type { ChatModel, Clock, FinishReason, GenerationSettings, ModelUsage, Pr
 import type { ChatTokenizer } from './tokenizer/ChatTokenizer.js';
 import type { StartedTurn, TurnContext, TurnEvent, TurnOutcomeEvent, TurnRequest } from './turnTypes.js';
 import { secondsToUtcMidnight, utcDay, type UsageLedger } from './UsageLedger.js';
-import { assembleContext } from './contextWindow.js';
+import { assembleContext, sendableCost } from './contextWindow.js';
 import { contentTokens } from './tokenizer/messageCost.js';
 
 export interface ChatTurnsOptions {
@@ -59,9 +59,9 @@ export class ChatTurns {
   async start(userId: string, conversationId: string, request: TurnRequest): Promise<StartedTurn> {
     const { store, clock } = this.#o;
     const now = clock.now();
-    const [conversation, history, record, spentToday] = await Promise.all([
+    const [conversation, newestPage, record, spentToday] = await Promise.all([
       store.getConversation(userId, conversationId),
-      store.allMessages(userId, conversationId),
+      store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE }),
       request.idempotencyKey ? store.getIdempotencyRecord(userId, conversationId, request.idempotencyKey) : null,
       this.#o.userDailyTokenLimit !== undefined ? this.#o.ledger.tokensOn(userId, utcDay(now)) : 0,
     ]);
@@ -77,7 +77,10 @@ export class ChatTurns {
     }
     if (isLive(conversation, now)) throw new ConflictError();
 
-    const prepared = this.#prepare(conversation, history, request);
+    const model = this.#o.conversations.modelOf(conversation);
+    const tokenizer = this.#o.tokenizerFor(model);
+    const { history, olderSendable } = await this.#readHistory(userId, conversationId, newestPage, model, tokenizer);
+    const prepared = this.#prepare(conversation, model, tokenizer, history, olderSendable, request);
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
     const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
@@ -132,15 +135,37 @@ export class ChatTurns {
     return { userMessage, assistantMessageId: ids.assistant, events: queue, outcome };
   }
 
-  #prepare(conversation: Conversation, history: readonly Message[], request: TurnRequest): Prepared {
-    const model = this.#o.conversations.modelOf(conversation);
+  /**
+   * The messages the prompt can draw on, oldest first: the newest page, and older pages only while what was read
+   * still fits in the window (older messages could never be sent, so they are counted, not read).
+   */
+  async #readHistory(
+    userId: string, conversationId: string, newest: Page<Message>, model: ModelSpec, tokenizer: ChatTokenizer,
+  ): Promise<{ history: Message[]; olderSendable: number }> {
+    const newestFirst = [...newest.items];
+    let spent = sendableCost(newest.items, tokenizer);
+    let cursor = newest.nextCursor;
+    while (cursor !== null && spent <= model.contextWindow) {
+      const page = await this.#o.store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE, cursor });
+      newestFirst.push(...page.items);
+      spent += sendableCost(page.items, tokenizer);
+      cursor = page.nextCursor;
+    }
+    const oldest = newestFirst.at(-1);
+    const olderSendable = cursor !== null && oldest ? await this.#o.store.countSendableBefore(userId, conversationId, oldest.seq) : 0;
+    return { history: newestFirst.reverse(), olderSendable };
+  }
+
+  #prepare(
+    conversation: Conversation, model: ModelSpec, tokenizer: ChatTokenizer, history: readonly Message[], olderSendable: number,
+    request: TurnRequest,
+  ): Prepared {
     checkSettingsForModel(request.settings, model);
     const merged: ConversationSettings = { ...conversation.settings, ...request.settings };
     const maxTokens = Math.min(merged.maxTokens ?? model.defaultMaxTokens, model.maxOutputTokens);
-    const tokenizer = this.#o.tokenizerFor(model);
     const userTokens = contentTokens(tokenizer, request.content);
     const assembled = assembleContext({
-      model, systemPrompt: conversation.systemPrompt, history,
+      model, systemPrompt: conversation.systemPrompt, history, olderSendable,
       newMessage: { content: request.content, tokenCount: userTokens }, maxTokens,
     }, tokenizer);
     const settings: GenerationSettings = {
@@ -285,6 +310,11 @@ export class ChatTurns {
 }
 
 const ZERO: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+/**
+ * Messages read per history page: a whole conversation of 50 turns in the read that runs beside the others; longer
+ * ones read further pages only while what was read still fits in the window.
+ */
+const HISTORY_PAGE_SIZE = 100;
 const DEFAULT_CHECKPOINT_MS = 5_000;
 
 function isLive(conversation: Conversation, now: Date): boolean {

@@ -74,8 +74,10 @@ export interface ConversationStore {
   /** Hides the conversation at once, then removes its messages; false when there was nothing to delete. */
   deleteConversation(userId: string, conversationId: string): Promise<boolean>;
   listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;
-  /** Every message of a conversation, oldest first (for building the prompt). */
-  allMessages(userId: string, conversationId: string): Promise<readonly Message[]>;
+  /** A page of a conversation's messages, newest first, for building the prompt (the conversation is not checked). */
+  recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>>;
+  /** How many of the conversation's messages numbered below `seq` would be sent to the model (`isSendable`). */
+  countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number>;
   getMessage(userId: string, messageId: string): Promise<Message | null>;
 
   /**

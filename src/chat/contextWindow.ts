@@ -1,4 +1,6 @@
-import type { MessageStatus } from './conversation.js';
+import { isSendable, type MessageStatus } from './conversation.js';
+
+export { isSendable };
 import { ChatError } from './errors.js';
 import type { ModelSpec } from './modelCatalog.js';
 import type { PromptMessage } from './ports.js';
@@ -28,8 +30,13 @@ export interface ContextRequest {
   readonly model: Pick<ModelSpec, 'contextWindow' | 'tokenizer' | 'supportsSystemMessages'>;
   /** `null` or blank: none. */
   readonly systemPrompt: string | null;
-  /** The conversation's stored messages, oldest first, without the new message. */
+  /**
+   * The conversation's stored messages, oldest first, without the new message: all of them, or the newest ones
+   * as long as their cost is already more than the window (older ones could not be sent anyway).
+   */
   readonly history: readonly HistoryMessage[];
+  /** Sendable messages older than `history` that were not read: they count as dropped. */
+  readonly olderSendable?: number;
   /** The new user message, counted like a stored one (it is assembled before it is stored, so 413 stores nothing). */
   readonly newMessage: Pick<HistoryMessage, 'content' | 'tokenCount'>;
   readonly maxTokens: number;
@@ -53,17 +60,18 @@ export interface AssembledContext {
   readonly context: Context;
 }
 
+/**
+ * What the sendable ones of these messages cost in a prompt. A newest-first run of history costing more than the
+ * window holds every message `assembleContext` can take: older messages need only be counted (`olderSendable`).
+ */
+export function sendableCost(messages: readonly HistoryMessage[], tokenizer: ChatTokenizer): number {
+  const overhead = messageOverheadTokens(tokenizer);
+  return messages.reduce((sum, m) => sum + (isSendable(m) ? overhead + m.tokenCount : 0), 0);
+}
+
 /** The system prompt folded into a user message, for models that refuse `role: "system"`. */
 export function foldSystemPrompt(systemPrompt: string, content: string): string {
   return `${systemPrompt}\n\n${content}`;
-}
-
-/**
- * Whether a stored message is ever sent: not `failed`, and with content (an empty `filtered` or `incomplete`
- * message carries nothing). An `incomplete` or stale `streaming` message with content is sent as it stands.
- */
-export function isSendable(message: HistoryMessage): boolean {
-  return message.status !== 'failed' && message.content.trim() !== '';
 }
 
 /**
@@ -139,6 +147,9 @@ export function assembleContext(request: ContextRequest, tokenizer: ChatTokenize
 
   return {
     messages,
-    context: { window, promptTokens: sum + delta, maxTokens, messagesIncluded: taken + 1, messagesDropped: sendable.length - taken },
+    context: {
+      window, promptTokens: sum + delta, maxTokens, messagesIncluded: taken + 1,
+      messagesDropped: sendable.length - taken + (request.olderSendable ?? 0),
+    },
   };
 }

@@ -78,3 +78,11 @@ export interface Page<T> {
   readonly items: readonly T[];
   readonly nextCursor: string | null;
 }
+
+/**
+ * Whether a stored message is ever sent to the model: not `failed`, and with content (an empty `filtered` or
+ * `incomplete` message carries nothing). An `incomplete` or stale `streaming` message with content is sent as it is.
+ */
+export function isSendable(message: Pick<Message, 'status' | 'content'>): boolean {
+  return message.status !== 'failed' && message.content.trim() !== '';
+}

@@ -117,13 +117,31 @@ export class CosmosConversationStore implements ConversationStore {
     return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
   }
 
-  async allMessages(userId: string, conversationId: string): Promise<readonly Message[]> {
+  async recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>> {
+    const result = await this.#page<MessageDocument>(this.#messagesQuery(userId, conversationId, 'DESC'), userId, page);
+    return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
+  }
+
+  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
     const { resources } = await guard(() =>
       this.#container.items
-        .query<MessageDocument>(this.#messagesQuery(userId, conversationId, 'ASC'), { partitionKey: userId })
+        .query<number>(
+          {
+            query:
+              'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
+              // Index-only for messages that carry the flag; older ones are judged as isSendable judges them.
+              'AND c.seq < @seq AND (c.sendable = true OR (NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0))',
+            parameters: [
+              { name: '@userId', value: userId },
+              { name: '@conversationId', value: conversationId },
+              { name: '@seq', value: seq },
+            ],
+          },
+          { partitionKey: userId },
+        )
         .fetchAll(),
     );
-    return resources.map(toMessage);
+    return resources.reduce((sum, n) => sum + n, 0);
   }
 
   async getMessage(userId: string, messageId: string): Promise<Message | null> {

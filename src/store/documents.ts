@@ -1,4 +1,5 @@
 import type { ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageStatus, Usage } from '../chat/conversation.js';
+import { isSendable } from '../chat/conversation.js';
 import type { IdempotencyRecord } from '../chat/ConversationStore.js';
 import type { FinishReason } from '../chat/ports.js';
 
@@ -41,6 +42,11 @@ export interface MessageDocument {
   model?: string;
   error?: MessageError;
   leaseUntil?: string;
+  /**
+   * `isSendable`, stored (and indexed) so the sendable messages a prompt leaves unread can be counted without
+   * reading them. Absent on messages written before 2026-11-26.
+   */
+  sendable?: boolean;
 }
 
 export interface IdempotencyDocument extends IdempotencyRecord {
@@ -70,12 +76,12 @@ export function toConversation(doc: ConversationDocument): Conversation {
 }
 
 export function toMessage(doc: MessageDocument): Message {
-  const { type: _type, ...message } = doc;
+  const { type: _type, sendable: _sendable, ...message } = doc;
   return stripSystemFields(message) as Message;
 }
 
 export function toMessageDocument(message: Message): MessageDocument {
-  return { ...message, type: 'message' };
+  return { ...message, type: 'message', sendable: isSendable(message) };
 }
 
 export function toIdempotencyRecord(doc: IdempotencyDocument): IdempotencyRecord {

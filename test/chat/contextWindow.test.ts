@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MessageStatus } from '../../src/chat/conversation.js';
-import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt } from '../../src/chat/contextWindow.js';
+import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt, isSendable, sendableCost } from '../../src/chat/contextWindow.js';
 import type { ContextRequest, HistoryMessage } from '../../src/chat/contextWindow.js';
 import { ChatError } from '../../src/chat/errors.js';
 import { findModel } from '../../src/chat/modelCatalog.js';
@@ -249,3 +250,43 @@ describe('assembleContext', () => {
     expect(() => assembleContext({ ...req, maxTokens: edge + 1 })).toThrow(ChatError);
   });
 });
+
+describe('a history read only as far back as the window reaches', () => {
+  it('gives the same prompt and counts as the whole history (pages read newest first until they cost more than the window)', () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    const tokenizer = tokenizerFor(spec.tokenizer);
+    const message = fc.record({
+      role: fc.constantFrom<HistoryMessage['role']>('user', 'assistant'),
+      status: fc.constantFrom<MessageStatus>('complete', 'complete', 'complete', 'failed', 'incomplete', 'filtered'),
+      words: fc.integer({ min: 0, max: 400 }),
+      seed: fc.integer({ min: 1, max: 10_000 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 120 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 2048 }), fc.boolean(),
+        (specs, pageSize, maxTokens, withSystem) => {
+          const history = stored(spec, specs.map((m) => ({ role: m.role, status: m.status, content: m.words === 0 ? '' : text(m.seed, m.words) })));
+          const base = { model: spec, systemPrompt: withSystem ? SYSTEM : null, maxTokens, newMessage: { content: 'next?', tokenCount: contentTokens(tokenizer, 'next?') } };
+          // As ChatTurns reads: newest pages while what was read still fits in the window, then a count of the rest.
+          let read = 0;
+          do read = Math.min(history.length, read + pageSize);
+          while (read < history.length && sendableCost(history.slice(history.length - read), tokenizer) <= spec.contextWindow);
+          const suffix = history.slice(history.length - read);
+          const olderSendable = history.slice(0, history.length - read).filter(isSendable).length;
+          const whole = attempt(() => assembleContext({ ...base, history }, tokenizer));
+          const partial = attempt(() => assembleContext({ ...base, history: suffix, olderSendable }, tokenizer));
+          expect(partial).toEqual(whole);
+        },
+      ),
+      { numRuns: 150, seed: 20261126 },
+    );
+  });
+});
+
+function attempt<T>(run: () => T): T | { error: string } {
+  try {
+    return run();
+  } catch (error) {
+    return { error: String(error) };
+  }
+}

@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assembleContext } from '../../src/chat/contextWindow.js';
+import type { Message } from '../../src/chat/conversation.js';
+import { findModel } from '../../src/chat/modelCatalog.js';
+import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
+import { contentTokens } from '../../src/chat/tokenizer/messageCost.js';
+import type { CosmosConversationStore } from '../../src/store/CosmosConversationStore.js';
 import { call, newConversation } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
@@ -56,6 +62,57 @@ describe('the context window on a 4K model, checked on the wire', () => {
     expect((await call(t.api, 'GET', `/conversations/${id}/messages`, { user: USER })).body.items).toEqual([]);
     // Not locked either: a message that fits goes through.
     expect((await turn(id, 'short')).status).toBe(201);
+  });
+
+  it('reads a long conversation only as far back as the window reaches, with the same prompt and counts', async () => {
+    const id = await newConversation(t.api, USER, { systemPrompt: SYSTEM, settings: { maxTokens: 512 } });
+    const spec = findModel('phi-3-mini-4k-instruct')!;
+    const tokenizer = tokenizerFor(spec.tokenizer);
+    // 600 stored messages of ~20 prompt tokens each, about three times the window: the turn must read more than
+    // one page of 100, not all of them. Some are never sent (failed, blank), and the oldest were written before
+    // messages carried their `sendable` flag.
+    const seeded: Message[] = [];
+    for (let seq = 1; seq <= 600; seq += 1) {
+      const role = seq % 2 === 1 ? 'user' : 'assistant';
+      const failed = role === 'assistant' && seq % 14 === 0;
+      const content = failed ? '' : seq % 22 === 0 ? '   ' : `Message ${seq}: a line about rivers, hills and the weather there.`;
+      seeded.push({
+        id: `m_seed${seq}`, conversationId: id, userId: USER, role, content, status: failed ? 'failed' : 'complete',
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, seq)).toISOString(), tokenCount: contentTokens(tokenizer, content), seq, turnId: `t_seed${seq}`,
+      });
+    }
+    const store = t.services.store as CosmosConversationStore;
+    for (const m of seeded) {
+      if (m.seq <= 100) await t.container.items.create({ ...m, type: 'message' }); // no `sendable` field
+      else await store.putMessage(m);
+    }
+    const { resource: conversation } = await t.container.item(id, USER).read<{ lastSeq: number }>();
+    await t.container.item(id, USER).replace({ ...conversation, lastSeq: 600 });
+
+    const realRead = store.recentMessages.bind(store);
+    let messagesRead = 0;
+    store.recentMessages = async (...args) => {
+      const page = await realRead(...args);
+      messagesRead += page.items.length;
+      return page;
+    };
+    try {
+      const content = 'And what about tomorrow?';
+      const res = await turn(id, content);
+      expect(res.status, res.raw).toBe(201);
+      // What a whole read would have produced.
+      const expected = assembleContext({
+        model: spec, systemPrompt: SYSTEM, history: seeded, maxTokens: 512,
+        newMessage: { content, tokenCount: contentTokens(tokenizer, content) },
+      }, tokenizer);
+      expect(res.body.context).toEqual(expected.context);
+      expect((t.sim.completionRequests.at(-1)!.body as { messages: unknown }).messages).toEqual(expected.messages);
+      expect(expected.context.messagesDropped).toBeGreaterThan(300);
+      expect(messagesRead).toBeGreaterThan(100);
+      expect(messagesRead).toBeLessThanOrEqual(300);
+    } finally {
+      store.recentMessages = realRead;
+    }
   });
 
   it('refuses maxTokens above the model limit with 400', async () => {
