@@ -8,6 +8,7 @@ import type {
 } from '../chat/ConversationStore.js';
 import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../chat/errors.js';
 import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
+import { queryPartition } from './cosmosQuery.js';
 import { systemClock, type Clock } from '../chat/ports.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
@@ -123,25 +124,14 @@ export class CosmosConversationStore implements ConversationStore {
   }
 
   async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    const { resources } = await guard(() =>
-      this.#container.items
-        .query<number>(
-          {
-            query:
-              'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
-              // Index-only for messages that carry the flag; older ones are judged as isSendable judges them.
-              'AND c.seq < @seq AND (c.sendable = true OR (NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0))',
-            parameters: [
-              { name: '@userId', value: userId },
-              { name: '@conversationId', value: conversationId },
-              { name: '@seq', value: seq },
-            ],
-          },
-          { partitionKey: userId },
-        )
-        .fetchAll(),
+    const counts = await queryPartition<number>(
+      this.#container, userId,
+      'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
+        // Index-only for messages that carry the flag; older ones are judged as isSendable judges them.
+        'AND c.seq < @seq AND (c.sendable = true OR (NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0))',
+      { conversationId, seq },
     );
-    return resources.reduce((sum, n) => sum + n, 0);
+    return counts.reduce((sum, n) => sum + n, 0);
   }
 
   async getMessage(userId: string, messageId: string): Promise<Message | null> {
@@ -290,20 +280,11 @@ export class CosmosConversationStore implements ConversationStore {
    */
   async #purge(userId: string, tombstone: ConversationDocument): Promise<boolean> {
     const conversationId = tombstone.id;
-    const { resources } = await guard(() =>
-      this.#container.items
-        .query<{ id: string }>(
-          {
-            // The conversation's own documents only: usage spent in it outlives it.
-            query: 'SELECT c.id FROM c WHERE c.userId = @userId AND c.conversationId = @conversationId AND c.type IN ("message", "idempotency")',
-            parameters: [
-              { name: '@userId', value: userId },
-              { name: '@conversationId', value: conversationId },
-            ],
-          },
-          { partitionKey: userId },
-        )
-        .fetchAll(),
+    // The conversation's own documents only: usage spent in it outlives it.
+    const resources = await queryPartition<{ id: string }>(
+      this.#container, userId,
+      'SELECT c.id FROM c WHERE c.userId = @userId AND c.conversationId = @conversationId AND c.type IN ("message", "idempotency")',
+      { conversationId },
     );
     for (let i = 0; i < resources.length; i += 16) {
       await Promise.all(resources.slice(i, i + 16).map(({ id }) => this.#deleteIfExists(id, userId)));

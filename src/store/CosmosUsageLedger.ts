@@ -3,6 +3,7 @@ import type { DayUsage, UsageEntry, UsageLedger } from '../chat/UsageLedger.js';
 import { StoreUnavailableError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
+import { queryPartition } from './cosmosQuery.js';
 
 /** One document per caller per UTC day: the day's totals, what the quota check reads. */
 interface UsageDayDocument {
@@ -106,24 +107,13 @@ export class CosmosUsageLedger implements UsageLedger {
   }
 
   async days(userId: string, from: string, to: string): Promise<readonly DayUsage[]> {
-    const { resources } = await guard(() =>
-      this.#container.items
-        .query<Pick<UsageDayDocument, 'day' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'requests'>>(
-          {
-            query:
-              'SELECT c.day, c.promptTokens, c.completionTokens, c.totalTokens, c.requests FROM c ' +
-              'WHERE c.userId = @userId AND c.type = "usageDay" AND c.day >= @from AND c.day <= @to',
-            parameters: [
-              { name: '@userId', value: userId },
-              { name: '@from', value: from },
-              { name: '@to', value: to },
-            ],
-          },
-          { partitionKey: userId },
-        )
-        .fetchAll(),
+    const rows = await queryPartition<Pick<UsageDayDocument, 'day' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'requests'>>(
+      this.#container, userId,
+      'SELECT c.day, c.promptTokens, c.completionTokens, c.totalTokens, c.requests FROM c ' +
+        'WHERE c.userId = @userId AND c.type = "usageDay" AND c.day >= @from AND c.day <= @to',
+      { from, to },
     );
-    return resources
+    return rows
       .map(({ day, promptTokens, completionTokens, totalTokens, requests }) => ({ date: day, promptTokens, completionTokens, totalTokens, requests }))
       .sort((a, b) => a.date.localeCompare(b.date));
   }
