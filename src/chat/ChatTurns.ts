@@ -1,4 +1,4 @@
-import type { Conversation, ConversationSettings, Message, Page, Usage } from './conversation.js';
+import type { Conversation, ConversationSettings, Message, Usage } from './conversation.js';
 import type { ConversationStore, IdempotencyRecord, TurnStart, TurnStartResult } from './ConversationStore.js';
 import type { Conversations } from './Conversations.js';
 import { checkSettingsForModel } from './Conversations.js';
@@ -11,7 +11,8 @@ import type { ChatModel, Clock, FinishReason, GenerationSettings, ModelUsage, Pr
 import type { ChatTokenizer } from './tokenizer/ChatTokenizer.js';
 import type { StartedTurn, TurnContext, TurnEvent, TurnOutcomeEvent, TurnRequest } from './turnTypes.js';
 import { secondsToUtcMidnight, utcDay, type UsageLedger } from './UsageLedger.js';
-import { assembleContext, sendableCost } from './contextWindow.js';
+import { assembleContext, historyRoom, type PromptFrame } from './contextWindow.js';
+import { readHistory } from './historyRead.js';
 import { contentTokens } from './tokenizer/messageCost.js';
 
 export interface ChatTurnsOptions {
@@ -77,10 +78,15 @@ export class ChatTurns {
     }
     if (isLive(conversation, now)) throw new ConflictError();
 
-    const model = this.#o.conversations.modelOf(conversation);
-    const tokenizer = this.#o.tokenizerFor(model);
-    const { history, olderSendable } = await this.#readHistory(userId, conversationId, newestPage, model, tokenizer);
-    const prepared = this.#prepare(conversation, model, tokenizer, history, olderSendable, request);
+    const frame = this.#frame(conversation, request);
+    // Older pages only while what was read could all still be sent; refused (413) before reading any when nothing fits.
+    const room = historyRoom(frame.prompt, frame.tokenizer);
+    const { history, olderSendable } = room < 0 ? { history: [], olderSendable: 0 } : await readHistory(newestPage, {
+      next: (cursor) => store.recentMessages(userId, conversationId, { limit: OLDER_PAGE_SIZE, cursor }),
+      countSendableBefore: (seq) => store.countSendableBefore(userId, conversationId, seq),
+    }, room, frame.tokenizer);
+    const assembled = assembleContext({ ...frame.prompt, history, olderSendable }, frame.tokenizer);
+    const prepared: Prepared = { ...frame, conversation, prompt: assembled.messages, context: assembled.context };
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
     const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
@@ -135,39 +141,14 @@ export class ChatTurns {
     return { userMessage, assistantMessageId: ids.assistant, events: queue, outcome };
   }
 
-  /**
-   * The messages the prompt can draw on, oldest first: the newest page, and older pages only while what was read
-   * still fits in the window (older messages could never be sent, so they are counted, not read).
-   */
-  async #readHistory(
-    userId: string, conversationId: string, newest: Page<Message>, model: ModelSpec, tokenizer: ChatTokenizer,
-  ): Promise<{ history: Message[]; olderSendable: number }> {
-    const newestFirst = [...newest.items];
-    let spent = sendableCost(newest.items, tokenizer);
-    let cursor = newest.nextCursor;
-    while (cursor !== null && spent <= model.contextWindow) {
-      const page = await this.#o.store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE, cursor });
-      newestFirst.push(...page.items);
-      spent += sendableCost(page.items, tokenizer);
-      cursor = page.nextCursor;
-    }
-    const oldest = newestFirst.at(-1);
-    const olderSendable = cursor !== null && oldest ? await this.#o.store.countSendableBefore(userId, conversationId, oldest.seq) : 0;
-    return { history: newestFirst.reverse(), olderSendable };
-  }
-
-  #prepare(
-    conversation: Conversation, model: ModelSpec, tokenizer: ChatTokenizer, history: readonly Message[], olderSendable: number,
-    request: TurnRequest,
-  ): Prepared {
+  /** The turn's model, settings and prompt without its history; refuses settings the model does not allow. */
+  #frame(conversation: Conversation, request: TurnRequest): Omit<Prepared, 'conversation' | 'prompt' | 'context'> & { prompt: PromptFrame } {
+    const model = this.#o.conversations.modelOf(conversation);
     checkSettingsForModel(request.settings, model);
+    const tokenizer = this.#o.tokenizerFor(model);
     const merged: ConversationSettings = { ...conversation.settings, ...request.settings };
     const maxTokens = Math.min(merged.maxTokens ?? model.defaultMaxTokens, model.maxOutputTokens);
     const userTokens = contentTokens(tokenizer, request.content);
-    const assembled = assembleContext({
-      model, systemPrompt: conversation.systemPrompt, history, olderSendable,
-      newMessage: { content: request.content, tokenCount: userTokens }, maxTokens,
-    }, tokenizer);
     const settings: GenerationSettings = {
       maxTokens,
       ...(merged.temperature !== undefined ? { temperature: merged.temperature } : {}),
@@ -177,7 +158,10 @@ export class ChatTurns {
       ...(merged.frequencyPenalty !== undefined ? { frequencyPenalty: merged.frequencyPenalty } : {}),
       ...(merged.seed !== undefined ? { seed: merged.seed } : {}),
     };
-    return { conversation, model, tokenizer, prompt: assembled.messages, context: assembled.context, settings, userTokens };
+    const prompt: PromptFrame = {
+      model, systemPrompt: conversation.systemPrompt, newMessage: { content: request.content, tokenCount: userTokens }, maxTokens,
+    };
+    return { model, tokenizer, settings, userTokens, prompt };
   }
 
   /** Calls the model and relays it; always stores the assistant message and frees the lock. */
@@ -310,11 +294,10 @@ export class ChatTurns {
 }
 
 const ZERO: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-/**
- * Messages read per history page: a whole conversation of 50 turns in the read that runs beside the others; longer
- * ones read further pages only while what was read still fits in the window.
- */
+/** The newest messages, read beside the turn's other reads: all of a conversation of up to 50 turns. */
 const HISTORY_PAGE_SIZE = 100;
+/** Older pages, read one after another only while a prompt could still reach them: few, so large. */
+const OLDER_PAGE_SIZE = 1_000;
 const DEFAULT_CHECKPOINT_MS = 5_000;
 
 function isLive(conversation: Conversation, now: Date): boolean {

@@ -60,13 +60,48 @@ export interface AssembledContext {
   readonly context: Context;
 }
 
-/**
- * What the sendable ones of these messages cost in a prompt. A newest-first run of history costing more than the
- * window holds every message `assembleContext` can take: older messages need only be counted (`olderSendable`).
- */
+/** What the sendable ones of these messages cost in a prompt (each: the message overhead + its stored count). */
 export function sendableCost(messages: readonly HistoryMessage[], tokenizer: ChatTokenizer): number {
   const overhead = messageOverheadTokens(tokenizer);
   return messages.reduce((sum, m) => sum + (isSendable(m) ? overhead + m.tokenCount : 0), 0);
+}
+
+/** A turn's prompt without its history. */
+export type PromptFrame = Omit<ContextRequest, 'history' | 'olderSendable'>;
+
+interface Frame {
+  readonly budget: number;
+  readonly overhead: number;
+  readonly system: string | null;
+  readonly fold: boolean;
+  /** The prompt with the system prompt and the new message only (the fold counted on the new message). */
+  readonly alone: number;
+  readonly newDelta: number;
+  readonly foldDelta: (m: Pick<HistoryMessage, 'content' | 'tokenCount'>) => number;
+}
+
+function frameOf(request: PromptFrame, tokenizer: ChatTokenizer): Frame {
+  const { model, newMessage, maxTokens } = request;
+  const budget = model.contextWindow - CONTEXT_SAFETY_MARGIN_TOKENS - maxTokens;
+  const overhead = messageOverheadTokens(tokenizer);
+  const system = request.systemPrompt !== null && request.systemPrompt.trim() !== '' ? request.systemPrompt : null;
+  const fold = system !== null && !model.supportsSystemMessages;
+  const fixed = tokenizer.generationPromptTokens + (system !== null && !fold ? tokenizer.messageTokens({ role: 'system', content: system }) : 0);
+  /** Extra tokens the fold adds to a user message of this content, counted exactly. */
+  const foldDelta = (m: Pick<HistoryMessage, 'content' | 'tokenCount'>): number =>
+    fold ? tokenizer.messageTokens({ role: 'user', content: foldSystemPrompt(system as string, m.content) }) - overhead - m.tokenCount : 0;
+  const newDelta = foldDelta(newMessage);
+  return { budget, overhead, system, fold, alone: fixed + overhead + newMessage.tokenCount + newDelta, newDelta, foldDelta };
+}
+
+/**
+ * Tokens the history may take in this prompt: `assembleContext` takes stored messages, newest first, while their
+ * sendable cost stays within it. So a newest-first run of history costing more holds every message that can be sent,
+ * and older ones need only be counted (`olderSendable`). Negative when the new message alone does not fit.
+ */
+export function historyRoom(request: PromptFrame, tokenizer: ChatTokenizer = tokenizerFor(request.model.tokenizer)): number {
+  const { budget, alone } = frameOf(request, tokenizer);
+  return budget - alone;
 }
 
 /** The system prompt folded into a user message, for models that refuse `role: "system"`. */
@@ -89,17 +124,7 @@ export function foldSystemPrompt(systemPrompt: string, content: string): string 
 export function assembleContext(request: ContextRequest, tokenizer: ChatTokenizer = tokenizerFor(request.model.tokenizer)): AssembledContext {
   const { model, history, newMessage, maxTokens } = request;
   const window = model.contextWindow;
-  const budget = window - CONTEXT_SAFETY_MARGIN_TOKENS - maxTokens;
-  const overhead = messageOverheadTokens(tokenizer);
-  const system = request.systemPrompt !== null && request.systemPrompt.trim() !== '' ? request.systemPrompt : null;
-  const fold = system !== null && !model.supportsSystemMessages;
-  const fixed = tokenizer.generationPromptTokens + (system !== null && !fold ? tokenizer.messageTokens({ role: 'system', content: system }) : 0);
-  /** Extra tokens the fold adds to a user message of this content, counted exactly. */
-  const foldDelta = (m: Pick<HistoryMessage, 'content' | 'tokenCount'>): number =>
-    fold ? tokenizer.messageTokens({ role: 'user', content: foldSystemPrompt(system as string, m.content) }) - overhead - m.tokenCount : 0;
-
-  const newDelta = foldDelta(newMessage);
-  const alone = fixed + overhead + newMessage.tokenCount + newDelta;
+  const { budget, overhead, system, fold, alone, newDelta, foldDelta } = frameOf(request, tokenizer);
   if (alone > budget) {
     throw new ChatError('context_length_exceeded', `The message needs ${alone} prompt tokens; with maxTokens ${maxTokens} that exceeds the ${window}-token window.`, {
       window,

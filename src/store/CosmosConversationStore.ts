@@ -124,14 +124,19 @@ export class CosmosConversationStore implements ConversationStore {
   }
 
   async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    const counts = await queryPartition<number>(
-      this.#container, userId,
-      'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
-        // Index-only for messages that carry the flag; older ones are judged as isSendable judges them.
-        'AND c.seq < @seq AND (c.sendable = true OR (NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0))',
-      { conversationId, seq },
-    );
-    return counts.reduce((sum, n) => sum + n, 0);
+    const older = 'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId AND c.seq < @seq ';
+    // Two queries, so the first stays answerable from the index alone (an OR with the second would make Cosmos load
+    // every older document). The second finds only messages written before the flag existed, judged as isSendable
+    // judges them; IS_DEFINED is served by the range index, so it costs little once every message has the flag.
+    const counts = await Promise.all([
+      queryPartition<number>(this.#container, userId, `${older}AND c.sendable = true`, { conversationId, seq }),
+      queryPartition<number>(
+        this.#container, userId,
+        `${older}AND NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0`,
+        { conversationId, seq },
+      ),
+    ]);
+    return counts.flat().reduce((sum, n) => sum + n, 0);
   }
 
   async getMessage(userId: string, messageId: string): Promise<Message | null> {

@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MessageStatus } from '../../src/chat/conversation.js';
-import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt, isSendable, sendableCost } from '../../src/chat/contextWindow.js';
+import type { Message, Page } from '../../src/chat/conversation.js';
+import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt, historyRoom, isSendable, sendableCost } from '../../src/chat/contextWindow.js';
+import { readHistory } from '../../src/chat/historyRead.js';
+import type { ChatTokenizer } from '../../src/chat/tokenizer/ChatTokenizer.js';
 import type { ContextRequest, HistoryMessage } from '../../src/chat/contextWindow.js';
 import { ChatError } from '../../src/chat/errors.js';
 import { findModel } from '../../src/chat/modelCatalog.js';
@@ -252,34 +255,88 @@ describe('assembleContext', () => {
 });
 
 describe('a history read only as far back as the window reaches', () => {
-  it('gives the same prompt and counts as the whole history (pages read newest first until they cost more than the window)', () => {
-    const spec = model('phi-3-mini-4k-instruct');
-    const tokenizer = tokenizerFor(spec.tokenizer);
-    const message = fc.record({
-      role: fc.constantFrom<HistoryMessage['role']>('user', 'assistant'),
-      status: fc.constantFrom<MessageStatus>('complete', 'complete', 'complete', 'failed', 'incomplete', 'filtered'),
-      words: fc.integer({ min: 0, max: 400 }),
-      seed: fc.integer({ min: 1, max: 10_000 }),
+  const message = fc.record({
+    role: fc.constantFrom<HistoryMessage['role']>('user', 'assistant'),
+    status: fc.constantFrom<MessageStatus>('complete', 'complete', 'complete', 'failed', 'incomplete', 'filtered'),
+    blank: fc.oneof(fc.constant(false), fc.constant(false), fc.constant(true)),
+    seed: fc.integer({ min: 1, max: 10_000 }),
+  });
+
+  /** What `readHistory` would read from this history in pages of `pageSize`, and what the prompt is built from. */
+  async function partialRead(history: HistoryMessage[], pageSize: number, room: number, tokenizer: ChatTokenizer) {
+    const stored = history.map((m, i) => ({ ...m, seq: i + 1 }) as unknown as Message);
+    const pageFrom = (end: number): Page<Message> => ({
+      items: stored.slice(Math.max(0, end - pageSize), end).reverse(),
+      nextCursor: end - pageSize > 0 ? String(end - pageSize) : null,
     });
-    fc.assert(
-      fc.property(
-        fc.array(message, { maxLength: 120 }), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 2048 }), fc.boolean(),
-        (specs, pageSize, maxTokens, withSystem) => {
-          const history = stored(spec, specs.map((m) => ({ role: m.role, status: m.status, content: m.words === 0 ? '' : text(m.seed, m.words) })));
-          const base = { model: spec, systemPrompt: withSystem ? SYSTEM : null, maxTokens, newMessage: { content: 'next?', tokenCount: contentTokens(tokenizer, 'next?') } };
-          // As ChatTurns reads: newest pages while what was read still fits in the window, then a count of the rest.
-          let read = 0;
-          do read = Math.min(history.length, read + pageSize);
-          while (read < history.length && sendableCost(history.slice(history.length - read), tokenizer) <= spec.contextWindow);
-          const suffix = history.slice(history.length - read);
-          const olderSendable = history.slice(0, history.length - read).filter(isSendable).length;
-          const whole = attempt(() => assembleContext({ ...base, history }, tokenizer));
-          const partial = attempt(() => assembleContext({ ...base, history: suffix, olderSendable }, tokenizer));
+    let counted = 0;
+    let pages = 1;
+    const read = await readHistory(pageFrom(stored.length), {
+      next: async (cursor) => {
+        pages += 1;
+        return pageFrom(Number(cursor));
+      },
+      countSendableBefore: async (seq) => {
+        counted += 1;
+        return stored.filter((m) => m.seq < seq && isSendable(m)).length;
+      },
+    }, room, tokenizer);
+    return { ...read, pages, counted };
+  }
+
+  it('gives the same prompt and counts as the whole history, for every model, setting and page size', async () => {
+    const models = ['phi-3-mini-4k-instruct', 'phi-3-small-8k-instruct', 'phi-4', 'phi-3.5-mini-instruct'].map(model);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...models),
+        fc.array(message, { minLength: 5, maxLength: 120, size: 'max' }),
+        // Message sizes: all alike (so a read can end right at the room) or varied.
+        fc.oneof(fc.integer({ min: 1, max: 60 }).map((w) => () => w), fc.integer({ min: 1, max: 300 }).map((w) => () => w), fc.constant(() => -1)),
+        fc.integer({ min: 1, max: 300 }),
+        // Small pages often: a read then ends close to the room, where a wrong stopping rule shows.
+        fc.oneof(fc.constant(1), fc.constant(2), fc.integer({ min: 1, max: 30 })),
+        fc.oneof(fc.constant(1), fc.constant(0.5), fc.constant(1_000_000), fc.double({ min: 0, max: 1, noNaN: true })),
+        fc.constantFrom(null, SYSTEM, text(3, 2000)),
+        async (spec, specs, size, wordsIfVaried, pageSize, maxFraction, systemPrompt) => {
+          const tokenizer = tokenizerFor(spec.tokenizer);
+          const history = stored(spec, specs.map((m) => {
+            const words = size() === -1 ? (m.seed % wordsIfVaried) + 1 : size();
+            return { role: m.role, status: m.status, content: m.blank ? '  ' : text(m.seed, words) };
+          }));
+          const maxTokens = Math.max(1, Math.min(spec.maxOutputTokens, Math.round(spec.maxOutputTokens * maxFraction)));
+          const frame = { model: spec, systemPrompt, maxTokens, newMessage: { content: 'next?', tokenCount: contentTokens(tokenizer, 'next?') } };
+          const room = historyRoom(frame, tokenizer);
+          const whole = attempt(() => assembleContext({ ...frame, history }, tokenizer));
+          if (room < 0) {
+            expect(whole).toMatchObject({ error: expect.stringContaining('window') });
+            return;
+          }
+          const { history: suffix, olderSendable } = await partialRead(history, pageSize, room, tokenizer);
+          const partial = attempt(() => assembleContext({ ...frame, history: suffix, olderSendable }, tokenizer));
           expect(partial).toEqual(whole);
         },
       ),
-      { numRuns: 150, seed: 20261126 },
+      { numRuns: 300, seed: 20261126 },
     );
+  });
+
+  it('stops reading exactly when what was read could no longer all be sent', async () => {
+    const spec = model('phi-3-mini-4k-instruct');
+    const tokenizer = tokenizerFor(spec.tokenizer);
+    const history = stored(spec, Array.from({ length: 40 }, (_, i) => ({ content: text(i + 1, 30) })));
+    const cost = (n: number) => sendableCost(history.slice(history.length - n), tokenizer);
+    // A room that the newest 10 fill exactly: they could all be sent, so the 11th must be read too.
+    const exact = await partialRead(history, 1, cost(10), tokenizer);
+    expect(exact.history).toHaveLength(11);
+    expect(exact.olderSendable).toBe(29);
+    // One token less: the 10th no longer fits with the others, the 11th cannot be sent.
+    const less = await partialRead(history, 1, cost(10) - 1, tokenizer);
+    expect(less.history).toHaveLength(10);
+    expect(less.counted).toBe(1);
+    // Read to the start: nothing to count.
+    const all = await partialRead(history, 7, cost(40), tokenizer);
+    expect(all.history).toHaveLength(40);
+    expect(all.counted).toBe(0);
   });
 });
 

@@ -17,7 +17,7 @@ import { startTestApp, type TestApp } from '../support/testApp.js';
  */
 let t: TestApp;
 const USER = 'start-fault-user';
-let fault: 'none' | 'before' | 'answer-lost' = 'none';
+let fault: 'none' | 'before' | 'answer-lost' | 'older-history' = 'none';
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -28,9 +28,15 @@ beforeAll(async () => {
     if (fault === 'answer-lost') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
     return result;
   };
+  // The older pages of a long conversation's history, read after the first round trip.
+  const recentMessages: ConversationStore['recentMessages'] = async (userId, conversationId, page) => {
+    if (fault === 'older-history' && page.cursor !== undefined) throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
+    return real.recentMessages(userId, conversationId, page);
+  };
   // Every other method is the real store's own (bound: it keeps its state in #private fields).
+  const replaced: Record<string | symbol, unknown> = { beginTurn, recentMessages };
   const flaky = new Proxy(real, {
-    get: (target, name) => (name === 'beginTurn' ? beginTurn : (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target)),
+    get: (target, name) => replaced[name] ?? (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target),
   }) as ConversationStore;
   const s = t.services;
   const turns = new ChatTurns({
@@ -69,3 +75,28 @@ it.each(['answer-lost', 'before'] as const)(
     expect(items.map((m: { role: string; status: string; content: string }) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:complete']);
   },
 );
+
+it('a long conversation whose older history cannot be read answers 503 before anything is written', async () => {
+  const id = await newConversation(t.api, USER);
+  // 150 short messages: the newest 100 leave room in the window, so the turn reads further back.
+  for (let seq = 1; seq <= 150; seq += 1) {
+    await t.services.store.putMessage({
+      id: `m_old${seq}`, conversationId: id, userId: USER, role: seq % 2 ? 'user' : 'assistant', content: `old ${seq}`,
+      status: 'complete', createdAt: new Date().toISOString(), tokenCount: 3, seq, turnId: `t_old${seq}`,
+    });
+  }
+  const { resource } = await t.container.item(id, USER).read<Record<string, unknown>>();
+  await t.container.item(id, USER).replace({ ...resource, lastSeq: 150 });
+  const before = await snapshot(t.container);
+  fault = 'older-history';
+  const failed = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'And now?' }, headers: { accept: 'application/json' } });
+  expect(failed.status).toBe(503);
+  expect(failed.body.code).toBe('store_unavailable');
+  expect(t.sim.completionRequests).toHaveLength(0);
+  expect(await snapshot(t.container)).toBe(before);
+
+  fault = 'none';
+  const retried = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'And now?' }, headers: { accept: 'application/json' } });
+  expect(retried.status).toBe(201);
+  expect(retried.body.context.messagesIncluded).toBe(151);
+});
