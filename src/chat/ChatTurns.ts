@@ -1,4 +1,4 @@
-import type { Conversation, ConversationSettings, Message, Usage } from './conversation.js';
+import type { Conversation, ConversationSettings, Message, Page, Usage } from './conversation.js';
 import type { ConversationStore, IdempotencyRecord, TurnStart, TurnStartResult } from './ConversationStore.js';
 import type { Conversations } from './Conversations.js';
 import { checkSettingsForModel } from './Conversations.js';
@@ -78,15 +78,7 @@ export class ChatTurns {
     }
     if (isLive(conversation, now)) throw new ConflictError();
 
-    const frame = this.#frame(conversation, request);
-    // Older pages only while what was read could all still be sent; refused (413) before reading any when nothing fits.
-    const room = historyRoom(frame.prompt, frame.tokenizer);
-    const { history, olderSendable } = room < 0 ? { history: [], olderSendable: 0 } : await readHistory(newestPage, {
-      next: (cursor) => store.recentMessages(userId, conversationId, { limit: OLDER_PAGE_SIZE, cursor }),
-      countSendableBefore: (seq) => store.countSendableBefore(userId, conversationId, seq),
-    }, room, frame.tokenizer);
-    const assembled = assembleContext({ ...frame.prompt, history, olderSendable }, frame.tokenizer);
-    const prepared: Prepared = { ...frame, conversation, prompt: assembled.messages, context: assembled.context };
+    const prepared = await this.#prepare(userId, conversation, newestPage, request);
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
     const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
@@ -141,8 +133,24 @@ export class ChatTurns {
     return { userMessage, assistantMessageId: ids.assistant, events: queue, outcome };
   }
 
-  /** The turn's model, settings and prompt without its history; refuses settings the model does not allow. */
-  #frame(conversation: Conversation, request: TurnRequest): Omit<Prepared, 'conversation' | 'prompt' | 'context'> & { prompt: PromptFrame } {
+  /**
+   * The turn's model, settings and prompt. The history comes from the newest page already read, and from older
+   * pages only while what was read could all still be sent (none when the new message alone cannot fit: 413).
+   */
+  async #prepare(userId: string, conversation: Conversation, newestPage: Page<Message>, request: TurnRequest): Promise<Prepared> {
+    const { store } = this.#o;
+    const { frame, ...rest } = this.#frame(conversation, request);
+    const room = historyRoom(frame, rest.tokenizer);
+    const { history, olderSendable } = room < 0 ? { history: [], olderSendable: 0 } : await readHistory(newestPage, {
+      next: (cursor) => store.recentMessages(userId, conversation.id, { limit: OLDER_PAGE_SIZE, cursor }),
+      countSendableBefore: (seq) => store.countSendableBefore(userId, conversation.id, seq),
+    }, room, rest.tokenizer);
+    const assembled = assembleContext({ ...frame, history, olderSendable }, rest.tokenizer);
+    return { ...rest, conversation, prompt: assembled.messages, context: assembled.context };
+  }
+
+  /** The turn's model and settings, and its prompt without the history; refuses settings the model does not allow. */
+  #frame(conversation: Conversation, request: TurnRequest): Omit<Prepared, 'conversation' | 'prompt' | 'context'> & { frame: PromptFrame } {
     const model = this.#o.conversations.modelOf(conversation);
     checkSettingsForModel(request.settings, model);
     const tokenizer = this.#o.tokenizerFor(model);
@@ -158,10 +166,10 @@ export class ChatTurns {
       ...(merged.frequencyPenalty !== undefined ? { frequencyPenalty: merged.frequencyPenalty } : {}),
       ...(merged.seed !== undefined ? { seed: merged.seed } : {}),
     };
-    const prompt: PromptFrame = {
+    const frame: PromptFrame = {
       model, systemPrompt: conversation.systemPrompt, newMessage: { content: request.content, tokenCount: userTokens }, maxTokens,
     };
-    return { model, tokenizer, settings, userTokens, prompt };
+    return { model, tokenizer, settings, userTokens, frame };
   }
 
   /** Calls the model and relays it; always stores the assistant message and frees the lock. */
