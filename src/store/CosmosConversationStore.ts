@@ -9,6 +9,7 @@ import type {
 import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../chat/errors.js';
 import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { queryPartition } from './cosmosQuery.js';
+import { RecentMap } from './RecentMap.js';
 import { systemClock, type Clock } from '../chat/ports.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
@@ -27,7 +28,7 @@ export class CosmosConversationStore implements ConversationStore {
   readonly #container: Container;
   readonly #clock: Clock;
   /** The last document read per conversation (insertion order = age). Only ever used under its own etag. */
-  readonly #lastRead = new Map<string, ConversationDocument>();
+  readonly #lastRead = new RecentMap<string, ConversationDocument>(LAST_READ_KEPT);
 
   /** `clock` is the one the turn uses: lock expiry, tombstones and idempotency windows are all read against it. */
   constructor(container: Container, clock: Clock = systemClock) {
@@ -229,9 +230,13 @@ export class CosmosConversationStore implements ConversationStore {
 
   async getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null> {
     const doc = await this.#read<IdempotencyDocument>(idempotencyId(conversationId, key), userId);
-    if (!doc || doc.type !== 'idempotency') return null;
-    if (this.#clock.now().getTime() - Date.parse(doc.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000) return null;
+    if (!doc || doc.type !== 'idempotency' || this.#expired(doc)) return null;
     return toIdempotencyRecord(doc);
+  }
+
+  /** Past the contract's 24 hours (Cosmos removes it by `ttl`; the embedded store never does). */
+  #expired(record: Pick<IdempotencyRecord, 'createdAt'>): boolean {
+    return this.#clock.now().getTime() - Date.parse(record.createdAt) > IDEMPOTENCY_TTL_SECONDS * 1000;
   }
 
   /** A record past its window that Cosmos has not removed yet (the embedded store has no TTL) gives way to a new one. */
@@ -239,7 +244,7 @@ export class CosmosConversationStore implements ConversationStore {
     const id = idempotencyId(record.conversationId, record.key);
     const existing = await this.#read<IdempotencyDocument & { _etag?: string }>(id, userId);
     if (!existing) return true;
-    if (this.#clock.now().getTime() - Date.parse(existing.createdAt) <= IDEMPOTENCY_TTL_SECONDS * 1000) return false;
+    if (!this.#expired(existing)) return false;
     try {
       await this.#container.item(id, userId).delete({ accessCondition: { type: 'IfMatch', condition: existing._etag ?? '' } });
     } catch (error) {
@@ -317,14 +322,9 @@ export class CosmosConversationStore implements ConversationStore {
 
   #remember(doc: ConversationDocument): void {
     const key = `${doc.userId}\n${doc.id}`;
-    this.#lastRead.delete(key);
     // Only ever used under its etag: a copy without one could make a conditional replace unconditional.
-    if (!doc._etag) return;
-    this.#lastRead.set(key, structuredClone(doc));
-    if (this.#lastRead.size > LAST_READ_KEPT) {
-      const oldest = this.#lastRead.keys().next();
-      if (!oldest.done) this.#lastRead.delete(oldest.value);
-    }
+    if (doc._etag) this.#lastRead.set(key, structuredClone(doc));
+    else this.#lastRead.delete(key);
   }
 
   /** A copy of the remembered document if it is the version the caller holds (same etag), else null. */

@@ -4,6 +4,7 @@ import { StoreUnavailableError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { queryPartition } from './cosmosQuery.js';
+import { RecentMap } from './RecentMap.js';
 
 /** One document per caller per UTC day: the day's totals, what the quota check reads. */
 interface UsageDayDocument {
@@ -50,7 +51,7 @@ function dayId(day: string): string {
  */
 export class CosmosUsageLedger implements UsageLedger {
   readonly #container: Container;
-  readonly #remembered = new Map<string, UsageDayDocument | null>();
+  readonly #remembered = new RecentMap<string, UsageDayDocument | null>(REMEMBERED_DAYS);
 
   constructor(container: Container) {
     this.#container = container;
@@ -139,12 +140,6 @@ export class CosmosUsageLedger implements UsageLedger {
   }
 
   #remember(userId: string, day: string, doc: UsageDayDocument | null): void {
-    const key = `${userId}\n${day}`;
-    this.#remembered.delete(key);
-    this.#remembered.set(key, doc ? { ...doc } : null);
-    if (this.#remembered.size > REMEMBERED_DAYS) {
-      const oldest = this.#remembered.keys().next();
-      if (!oldest.done) this.#remembered.delete(oldest.value);
-    }
+    this.#remembered.set(`${userId}\n${day}`, doc ? { ...doc } : null);
   }
 }
