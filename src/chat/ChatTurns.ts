@@ -11,7 +11,7 @@ import type { ChatModel, Clock, FinishReason, GenerationSettings, ModelUsage, Pr
 import type { ChatTokenizer } from './tokenizer/ChatTokenizer.js';
 import type { StartedTurn, TurnContext, TurnEvent, TurnOutcomeEvent, TurnRequest } from './turnTypes.js';
 import { secondsToUtcMidnight, utcDay, type UsageLedger } from './UsageLedger.js';
-import { assembleContext, historyRoom, type PromptFrame } from './contextWindow.js';
+import { planPrompt, type PromptFrame } from './contextWindow.js';
 import { readHistory } from './historyRead.js';
 import { contentTokens } from './tokenizer/messageCost.js';
 
@@ -140,12 +140,12 @@ export class ChatTurns {
   async #prepare(userId: string, conversation: Conversation, newestPage: Page<Message>, request: TurnRequest): Promise<Prepared> {
     const { store } = this.#o;
     const { frame, ...rest } = this.#frame(conversation, request);
-    const room = historyRoom(frame, rest.tokenizer);
-    const { history, olderSendable } = room < 0 ? { history: [], olderSendable: 0 } : await readHistory(newestPage, {
+    const plan = planPrompt(frame, rest.tokenizer);
+    const { history, olderSendable } = plan.room < 0 ? { history: [], olderSendable: 0 } : await readHistory(newestPage, {
       next: (cursor) => store.recentMessages(userId, conversation.id, { limit: OLDER_PAGE_SIZE, cursor }),
       countSendableBefore: (seq) => store.countSendableBefore(userId, conversation.id, seq),
-    }, room, rest.tokenizer);
-    const assembled = assembleContext({ ...frame, history, olderSendable }, rest.tokenizer);
+    }, plan.room, rest.tokenizer);
+    const assembled = plan.assemble(history, olderSendable);
     return { ...rest, conversation, prompt: assembled.messages, context: assembled.context };
   }
 

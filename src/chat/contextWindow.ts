@@ -94,14 +94,24 @@ function frameOf(request: PromptFrame, tokenizer: ChatTokenizer): Frame {
   return { budget, overhead, system, fold, alone: fixed + overhead + newMessage.tokenCount + newDelta, newDelta, foldDelta };
 }
 
-/**
- * Tokens the history may take in this prompt: `assembleContext` takes stored messages, newest first, while their
- * sendable cost stays within it. So a newest-first run of history costing more holds every message that can be sent,
- * and older ones need only be counted (`olderSendable`). Negative when the new message alone does not fit.
- */
-export function historyRoom(request: PromptFrame, tokenizer: ChatTokenizer = tokenizerFor(request.model.tokenizer)): number {
-  const { budget, alone } = frameOf(request, tokenizer);
-  return budget - alone;
+/** A turn's prompt measured before its history is read: the room the history has, and the assembly over it. */
+export interface PromptPlan {
+  /**
+   * Tokens the history may take: stored messages are taken newest first while their sendable cost stays within it.
+   * So a newest-first run of history costing more holds every message that can be sent, and older ones need only be
+   * counted (`olderSendable`). Negative when the new message alone does not fit.
+   */
+  readonly room: number;
+  /** `assembleContext` over this history, without measuring the system prompt and the new message again. */
+  assemble(history: readonly HistoryMessage[], olderSendable?: number): AssembledContext;
+}
+
+export function planPrompt(frame: PromptFrame, tokenizer: ChatTokenizer = tokenizerFor(frame.model.tokenizer)): PromptPlan {
+  const measured = frameOf(frame, tokenizer);
+  return {
+    room: measured.budget - measured.alone,
+    assemble: (history, olderSendable = 0) => assembleMeasured(frame, measured, history, olderSendable),
+  };
 }
 
 /** The system prompt folded into a user message, for models that refuse `role: "system"`. */
@@ -122,9 +132,13 @@ export function foldSystemPrompt(systemPrompt: string, content: string): string 
  * and the new message alone do not fit.
  */
 export function assembleContext(request: ContextRequest, tokenizer: ChatTokenizer = tokenizerFor(request.model.tokenizer)): AssembledContext {
-  const { model, history, newMessage, maxTokens } = request;
+  return planPrompt(request, tokenizer).assemble(request.history, request.olderSendable);
+}
+
+function assembleMeasured(frame: PromptFrame, measured: Frame, history: readonly HistoryMessage[], olderSendable: number): AssembledContext {
+  const { model, newMessage, maxTokens } = frame;
   const window = model.contextWindow;
-  const { budget, overhead, system, fold, alone, newDelta, foldDelta } = frameOf(request, tokenizer);
+  const { budget, overhead, system, fold, alone, newDelta, foldDelta } = measured;
   if (alone > budget) {
     throw new ChatError('context_length_exceeded', `The message needs ${alone} prompt tokens; with maxTokens ${maxTokens} that exceeds the ${window}-token window.`, {
       window,
@@ -174,7 +188,7 @@ export function assembleContext(request: ContextRequest, tokenizer: ChatTokenize
     messages,
     context: {
       window, promptTokens: sum + delta, maxTokens, messagesIncluded: taken + 1,
-      messagesDropped: sendable.length - taken + (request.olderSendable ?? 0),
+      messagesDropped: sendable.length - taken + olderSendable,
     },
   };
 }

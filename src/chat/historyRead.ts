@@ -19,7 +19,7 @@ export interface ReadHistory {
 
 /**
  * Reads history newest first from `newest` on: further pages only while everything read could still be sent (its
- * sendable cost is within `room`, see `historyRoom`), then the older sendable messages are counted instead of read.
+ * sendable cost is within `room`, see `PromptPlan.room`), then the older sendable messages are counted instead of read.
  * `assembleContext` over the result builds the same prompt and counts as over the whole conversation.
  */
 export async function readHistory(newest: Page<Message>, source: HistorySource, room: number, tokenizer: ChatTokenizer): Promise<ReadHistory> {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { MessageStatus } from '../../src/chat/conversation.js';
 import type { Message, Page } from '../../src/chat/conversation.js';
-import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt, historyRoom, isSendable, sendableCost } from '../../src/chat/contextWindow.js';
+import { CONTEXT_SAFETY_MARGIN_TOKENS, assembleContext, foldSystemPrompt, isSendable, planPrompt, sendableCost } from '../../src/chat/contextWindow.js';
 import { readHistory } from '../../src/chat/historyRead.js';
 import type { ChatTokenizer } from '../../src/chat/tokenizer/ChatTokenizer.js';
 import type { ContextRequest, HistoryMessage } from '../../src/chat/contextWindow.js';
@@ -305,14 +305,15 @@ describe('a history read only as far back as the window reaches', () => {
           }));
           const maxTokens = Math.max(1, Math.min(spec.maxOutputTokens, Math.round(spec.maxOutputTokens * maxFraction)));
           const frame = { model: spec, systemPrompt, maxTokens, newMessage: { content: 'next?', tokenCount: contentTokens(tokenizer, 'next?') } };
-          const room = historyRoom(frame, tokenizer);
+          const plan = planPrompt(frame, tokenizer);
+          const room = plan.room;
           const whole = attempt(() => assembleContext({ ...frame, history }, tokenizer));
           if (room < 0) {
             expect(whole).toMatchObject({ error: expect.stringContaining('window') });
             return;
           }
           const { history: suffix, olderSendable } = await partialRead(history, pageSize, room, tokenizer);
-          const partial = attempt(() => assembleContext({ ...frame, history: suffix, olderSendable }, tokenizer));
+          const partial = attempt(() => plan.assemble(suffix, olderSendable));
           expect(partial).toEqual(whole);
         },
       ),
