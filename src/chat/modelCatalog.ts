@@ -1,8 +1,9 @@
 /**
  * Which tokenizer family a model uses: Phi-3 mini/medium and Phi-3.5 share Llama-2's SentencePiece vocabulary;
- * Phi-3-small and Phi-4 both build on cl100k_base but with different added tokens and chat templates.
+ * Phi-3-small and Phi-4 both build on cl100k_base but with different added tokens and chat templates;
+ * Phi-4-mini builds on o200k_base.
  */
-export type TokenizerKind = 'phi3' | 'cl100k' | 'phi4';
+export type TokenizerKind = 'phi3' | 'cl100k' | 'phi4' | 'phi4mini';
 
 /** What the service needs to know about a Phi model to build prompts for it and to validate settings. */
 export interface ModelSpec {
