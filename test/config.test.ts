@@ -56,7 +56,7 @@ describe('loadConfig: endpoints and values', () => {
     const config = loadConfig({});
     expect(config.phi.endpoint).toBeUndefined();
     expect(config.cosmos).toEqual({ endpoint: undefined, key: undefined, database: 'chat' });
-    expect(config.phi.model.id).toBe('phi-3.5-mini-instruct');
+    expect(config.phi.model.id).toBe('phi-4-mini-instruct');
     expect(config.port).toBe(7071);
     expect(config.limits.userDailyTokenLimit).toBeUndefined();
     expect(config.limits.maxBodyBytes).toBe(1_048_576);

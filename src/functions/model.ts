@@ -16,6 +16,7 @@ httpRoute('getModel', {
       maxOutputTokens: spec.maxOutputTokens,
       defaultMaxTokens: spec.defaultMaxTokens,
       supportsSystemMessages: spec.supportsSystemMessages,
+      azureServerless: { status: spec.azureServerless.status, retiredOn: spec.azureServerless.retiredOn },
       models: s.conversations.servedModels.map((m) => m.id),
     });
   }),

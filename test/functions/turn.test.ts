@@ -6,7 +6,8 @@ let t: TestApp;
 const USER = 'turn-user';
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { SSE_PING_INTERVAL_MS: '40', PHI_FIRST_BYTE_TIMEOUT_MS: '5000', PHI_IDLE_TIMEOUT_MS: '1500', STREAM_CHECKPOINT_MS: '100' } });
+  // Phi-3.5 named, not the default model: these turns check Phi-3's folded system prompt and its exact counts.
+  t = await startTestApp({ simulator: { modelId: 'phi-3.5-mini-instruct' }, env: { SSE_PING_INTERVAL_MS: '40', PHI_FIRST_BYTE_TIMEOUT_MS: '5000', PHI_IDLE_TIMEOUT_MS: '1500', STREAM_CHECKPOINT_MS: '100' } });
 });
 afterAll(() => t.close());
 beforeEach(() => t.sim.reset());

@@ -12,7 +12,8 @@ const seedMessages = [
   { role: 'user' as const, content: SEED_QUESTION },
 ];
 
-const sim: PhiSimulator = await startTestSimulator();
+// Phi-3.5 named, not the default model: the counts below are checked against the Llama-2 reference.
+const sim: PhiSimulator = await startTestSimulator({ modelId: 'phi-3.5-mini-instruct' });
 const client = ModelClient(sim.url, new AzureKeyCredential('local'), { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
 const tokenizer = llamaChatTokenizer();
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import type { TiktokenBPE } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_ID, findModel } from '../../../src/chat/modelCatalog.js';
 import type { PromptMessage } from '../../../src/chat/ports.js';
 import { PHI4_MINI_SPECIAL_TOKENS, contentTokens, messageOverheadTokens, tokenizerFor } from '../../../src/chat/tokenizer/index.js';
 import { CORPUS } from './corpus.js';
@@ -167,5 +168,12 @@ describe('Phi-4-mini tokenizer', () => {
       expect(mini.messageTokens({ role, content })).toBe(messageOverheadTokens(mini) + contentTokens(mini, content));
       expect(contentTokens(mini, content)).toBe(mini.countText(content));
     }
+  });
+
+  it("is phi-4-mini-instruct's tokenizer, and the default model is phi-4-mini-instruct", () => {
+    expect(DEFAULT_MODEL_ID).toBe('phi-4-mini-instruct');
+    const spec = findModel('Phi-4-mini-instruct');
+    expect(spec && [spec.tokenizer, spec.contextWindow, spec.maxOutputTokens, spec.supportsSystemMessages]).toEqual(['phi4mini', 131_072, 4_096, true]);
+    expect(tokenizerFor('phi4mini')).toBe(mini);
   });
 });
