@@ -3,9 +3,11 @@ import { pathToFileURL } from 'node:url';
 import { Tiktoken } from 'js-tiktoken/lite';
 import type { TiktokenBPE } from 'js-tiktoken/lite';
 import llamaTokenizer from 'llama-tokenizer-js';
+import type { ChatTokenizer } from '../src/chat/tokenizer/ChatTokenizer.js';
 import { Cl100kTokenizer, PHI3_SMALL_SPECIAL_TOKENS } from '../src/chat/tokenizer/Cl100kTokenizer.js';
 import { Llama2Bpe } from '../src/chat/tokenizer/Llama2Bpe.js';
 import { Phi3Tokenizer } from '../src/chat/tokenizer/Phi3Tokenizer.js';
+import { Phi4MiniTokenizer } from '../src/chat/tokenizer/Phi4MiniTokenizer.js';
 import { Phi4Tokenizer } from '../src/chat/tokenizer/Phi4Tokenizer.js';
 import { TiktokenBpe } from '../src/chat/tokenizer/TiktokenBpe.js';
 import { mixedText } from './mixedText.js';
@@ -38,7 +40,7 @@ function same(a: readonly number[], b: readonly number[]): boolean {
 /**
  * Tokens per second of the project's Phi-3 tokenizer and of llama-tokenizer-js, side by side: ~1 MB of mixed
  * text (cold: fresh tables and empty chunk cache; warm: the same text again), then 2,000 chat-sized messages
- * (~50 tokens each) one by one. Table building is timed on its own. Then the cl100k_base rows (`benchCl100k`).
+ * (~50 tokens each) one by one. Table building is timed on its own. Then the cl100k_base and o200k_base rows.
  */
 export async function benchTokenizer(): Promise<Row[]> {
   const rows: Row[] = [];
@@ -68,52 +70,65 @@ export async function benchTokenizer(): Promise<Row[]> {
   const chatLabel = `${messages.length} chat messages, ~${Math.round(refTotal / messages.length)} tokens each`;
   rows.push(row(chatLabel, 'llama-tokenizer-js', refTotal, refChatMs, true));
   rows.push(row(chatLabel, 'ours countText (cold cache)', ourCounts.reduce((a, b) => a + b, 0), chatMs, same(ourCounts, refCounts)));
-  rows.push(...benchCl100k());
+  rows.push(...benchCl100k(), ...benchO200k());
   return rows;
 }
 
-/**
- * Phi-3-small (cl100k) and Phi-4 against js-tiktoken's `encode` on the same ranks: the ~1 MB mixed text, then text
- * without spaces (one pre-tokenizer piece), where js-tiktoken is quadratic: it runs only on 5,000 characters
- * (seconds; 20,000 take about a minute), ours on 5,000 and 400,000.
- */
-export function benchCl100k(): Row[] {
-  const rows: Row[] = [];
-  const ranks = createRequire(import.meta.url)('js-tiktoken/ranks/cl100k_base') as TiktokenBPE;
-  const [reference, refBuildMs] = time(() => new Tiktoken(ranks, PHI3_SMALL_SPECIAL_TOKENS));
-  rows.push(row('cl100k_base: build tables (once per process)', 'js-tiktoken', 0, refBuildMs, true));
-  const [bpe, buildMs] = time(() => new TiktokenBpe(ranks));
-  rows.push(row('cl100k_base: build tables (once per process)', 'ours', 0, buildMs, true));
-  const cl100k = new Cl100kTokenizer(bpe);
-  // Its own cache, so that its cold run is cold too.
-  const phi4 = new Phi4Tokenizer(new TiktokenBpe(ranks));
+/** A tiktoken-based family: its name in the rows, and how it is built on a `TiktokenBpe`. */
+type Family = readonly [name: string, build: (bpe: TiktokenBpe) => ChatTokenizer];
 
-  // Trimmed and free of special tokens: Phi-4's content, Phi-3-small's text and the reference's input agree.
+/**
+ * Families built on one tiktoken encoding against js-tiktoken's `encode` on the same ranks: the ~1 MB mixed text,
+ * then text without spaces (one pre-tokenizer piece), where js-tiktoken is quadratic: it runs only on 5,000
+ * characters (seconds; 20,000 take about a minute), ours on 5,000 and 400,000. The first family gets the timed
+ * tables and a warm run too; each other family its own tables, so that its cold run is cold too.
+ */
+function benchTiktoken(encoding: 'cl100k_base' | 'o200k_base', families: readonly Family[], specials?: Record<string, number>): Row[] {
+  const rows: Row[] = [];
+  const ranks = createRequire(import.meta.url)(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE;
+  const [reference, refBuildMs] = time(() => new Tiktoken(ranks, specials));
+  rows.push(row(`${encoding}: build tables (once per process)`, 'js-tiktoken', 0, refBuildMs, true));
+  const [bpe, buildMs] = time(() => new TiktokenBpe(ranks));
+  rows.push(row(`${encoding}: build tables (once per process)`, 'ours', 0, buildMs, true));
+  const built = families.map(([name, build], i) => [name, build(i === 0 ? bpe : new TiktokenBpe(ranks))] as const);
+
+  // Trimmed and free of special tokens: every family's content and the reference's input agree.
   const big = mixedText(1_000_000).trim();
   const [refIds, refMs] = time(() => reference.encode(big, 'all'));
-  const label = `cl100k_base: mixed text, ${(big.length / 1e6).toFixed(2)}M chars`;
+  const label = `${encoding}: mixed text, ${(big.length / 1e6).toFixed(2)}M chars`;
   rows.push(row(label, 'js-tiktoken', refIds.length, refMs, true));
-  const [clIds, clMs] = time(() => cl100k.encode(big));
-  rows.push(row(label, 'ours cl100k encode (cold cache)', clIds.length, clMs, same(clIds, refIds)));
-  const [clWarm, clWarmMs] = time(() => cl100k.encode(big));
-  rows.push(row(label, 'ours cl100k encode (warm cache)', clWarm.length, clWarmMs, same(clWarm, refIds)));
-  const [phiIds, phiMs] = time(() => phi4.encode(big));
-  rows.push(row(label, 'ours phi4 encode (cold cache)', phiIds.length, phiMs, same(phiIds, refIds)));
+  for (const [i, [name, tokenizer]] of built.entries()) {
+    const [ids, ms] = time(() => tokenizer.encode(big));
+    rows.push(row(label, `ours ${name} encode (cold cache)`, ids.length, ms, same(ids, refIds)));
+    if (i > 0) continue;
+    const [warm, warmMs] = time(() => tokenizer.encode(big));
+    rows.push(row(label, `ours ${name} encode (warm cache)`, warm.length, warmMs, same(warm, refIds)));
+  }
 
   const short = 'a'.repeat(5_000);
   const [refShort, refShortMs] = time(() => reference.encode(short, 'all'));
-  rows.push(row('cl100k_base: 5,000 chars unspaced', 'js-tiktoken', refShort.length, refShortMs, true));
-  for (const [name, tokenizer] of [['cl100k', cl100k], ['phi4', phi4]] as const) {
+  rows.push(row(`${encoding}: 5,000 chars unspaced`, 'js-tiktoken', refShort.length, refShortMs, true));
+  for (const [name, tokenizer] of built) {
     const [ids, ms] = time(() => tokenizer.encode(short));
-    rows.push(row('cl100k_base: 5,000 chars unspaced', `ours ${name} encode`, ids.length, ms, same(ids, refShort)));
+    rows.push(row(`${encoding}: 5,000 chars unspaced`, `ours ${name} encode`, ids.length, ms, same(ids, refShort)));
   }
   const long = 'a'.repeat(400_000);
-  for (const [name, tokenizer] of [['cl100k', cl100k], ['phi4', phi4]] as const) {
+  for (const [name, tokenizer] of built) {
     const [count, ms] = time(() => tokenizer.countText(long));
     // No reference in reasonable time: decoding back to the text is the check.
-    rows.push(row('cl100k_base: 400,000 chars unspaced', `ours ${name} countText`, count, ms, reference.decode(tokenizer.encode(long)) === long));
+    rows.push(row(`${encoding}: 400,000 chars unspaced`, `ours ${name} countText`, count, ms, reference.decode(tokenizer.encode(long)) === long));
   }
   return rows;
+}
+
+/** Phi-3-small (cl100k) and Phi-4 on cl100k_base. */
+export function benchCl100k(): Row[] {
+  return benchTiktoken('cl100k_base', [['cl100k', (bpe) => new Cl100kTokenizer(bpe)], ['phi4', (bpe) => new Phi4Tokenizer(bpe)]], PHI3_SMALL_SPECIAL_TOKENS);
+}
+
+/** Phi-4-mini on o200k_base (js-tiktoken with o200k_base's own two special tokens). */
+export function benchO200k(): Row[] {
+  return benchTiktoken('o200k_base', [['phi4mini', (bpe) => new Phi4MiniTokenizer(bpe)]]);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

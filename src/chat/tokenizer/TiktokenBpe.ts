@@ -42,27 +42,27 @@ export class TiktokenBpe {
   readonly #starts = new Int32Array(SMALL_PIECE + 1);
   readonly #pairRanks = new Int32Array(SMALL_PIECE);
 
-  /** Parses `ranks` (some hundreds of milliseconds for cl100k_base: build once, lazily). */
+  /** Parses `ranks` (0.1–0.3 s for o200k_base's 200,000 ranks: build once, lazily). */
   constructor(ranks: TiktokenBPE, cacheEntries = DEFAULT_CACHE_ENTRIES) {
     this.#cacheEntries = cacheEntries;
     this.#pattern = new RegExp(ranks.pat_str, 'gu');
-    // Parsed as js-tiktoken does, into an object keyed by the base64 text first, so that a duplicated token
-    // (none in the data) would resolve to the same rank as there.
-    const byBase64: Record<string, number> = {};
+    // Straight into the map, decoded by `atob` (a latin1 string, one char per byte, is what it returns): several
+    // times faster than a Buffer per token, which matters on the first turn of a fresh instance. The data has
+    // one line per base64 token and no token twice, so this gives each byte sequence the rank js-tiktoken does.
+    this.#ranks = new Map();
+    let maxRank = 0;
+    let maxBytes = 0;
     for (const line of ranks.bpe_ranks.split('\n')) {
       if (line === '') continue;
       const fields = line.split(' ');
       const offset = Number.parseInt(fields[1] ?? '', 10);
-      for (let i = 2; i < fields.length; i++) byBase64[fields[i] as string] = offset + i - 2;
-    }
-    this.#ranks = new Map();
-    let maxRank = 0;
-    let maxBytes = 0;
-    for (const [base64, rank] of Object.entries(byBase64)) {
-      const bytes = Buffer.from(base64, 'base64').toString('latin1');
-      this.#ranks.set(bytes, rank);
-      if (rank > maxRank) maxRank = rank;
-      if (bytes.length > maxBytes) maxBytes = bytes.length;
+      for (let i = 2; i < fields.length; i++) {
+        const bytes = atob(fields[i] as string);
+        const rank = offset + i - 2;
+        this.#ranks.set(bytes, rank);
+        if (rank > maxRank) maxRank = rank;
+        if (bytes.length > maxBytes) maxBytes = bytes.length;
+      }
     }
     this.#tokenBytes = new Int32Array(maxRank + 1);
     for (const [bytes, rank] of this.#ranks) this.#tokenBytes[rank] = bytes.length;
@@ -99,7 +99,7 @@ export class TiktokenBpe {
     let total = 0;
     for (let match = pattern.exec(s); match !== null; match = pattern.exec(s)) {
       const piece = match[0];
-      // No alternative of cl100k_base's pattern matches empty; this only keeps another pattern from looping.
+      // No alternative of cl100k_base's or o200k_base's pattern matches empty; this only keeps another from looping.
       if (piece === '') {
         pattern.lastIndex++;
         continue;

@@ -5,13 +5,14 @@ import type { TiktokenBPE } from 'js-tiktoken/lite';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_ID, findModel } from '../../../src/chat/modelCatalog.js';
 import type { PromptMessage } from '../../../src/chat/ports.js';
-import { PHI4_MINI_SPECIAL_TOKENS, contentTokens, messageOverheadTokens, tokenizerFor } from '../../../src/chat/tokenizer/index.js';
+import { PHI4_MINI_SPECIAL_TOKENS, TiktokenBpe, contentTokens, messageOverheadTokens, tokenizerFor } from '../../../src/chat/tokenizer/index.js';
 import { CORPUS } from './corpus.js';
 
 const mini = tokenizerFor('phi4mini');
 
 // The reference: js-tiktoken's own o200k_base (its ranks and its pre-tokenizer), plain BPE, no special tokens.
-const plain = new Tiktoken(createRequire(import.meta.url)('js-tiktoken/ranks/o200k_base') as TiktokenBPE);
+const ranks = createRequire(import.meta.url)('js-tiktoken/ranks/o200k_base') as TiktokenBPE;
+const plain = new Tiktoken(ranks);
 const bpe = (text: string): number[] => (text === '' ? [] : plain.encode(text, [], []));
 
 /**
@@ -77,6 +78,14 @@ describe('Phi-4-mini tokenizer', () => {
     ];
     expect(mini.encodePrompt(messages)).toEqual(expected);
     expect(mini.countPrompt(messages)).toBe(38);
+  });
+
+  it('parses every rank of o200k_base, one byte sequence each', () => {
+    const o200k = new TiktokenBpe(ranks);
+    expect(o200k.size).toBe(199_998);
+    expect(o200k.rankOf('hello')).toBe(24_912);
+    expect(o200k.rankOf(Buffer.from(' 中国', 'utf8').toString('latin1'))).toBe(plain.encode(' 中国', [], [])[0]);
+    for (let b = 0; b < 256; b++) expect(o200k.rankOf(String.fromCharCode(b))).toBeTypeOf('number');
   });
 
   it('has o200k_base ids for text (not cl100k_base ones)', () => {
