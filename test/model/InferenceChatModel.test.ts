@@ -6,7 +6,8 @@ import { SEED_ANSWER, SEED_QUESTION } from '../../local/phiSimulator/replyFor.js
 import type { PhiSimulator, RecordedRequest } from '../../local/phiSimulator/startPhiSimulator.js';
 import { startTestSimulator } from '../support/simulator.js';
 
-const sim: PhiSimulator = await startTestSimulator();
+// Phi-3.5 named, not the default model: what a managed-compute endpoint on this API serves, and what the counts below are.
+const sim: PhiSimulator = await startTestSimulator({ modelId: 'phi-3.5-mini-instruct' });
 afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
