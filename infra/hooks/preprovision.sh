@@ -59,10 +59,11 @@ else
   echo "preprovision: created the app registration '$name' ($app_id)."
 fi
 
-# api://<appId> is the audience clients ask tokens for (scope api://<appId>/.default); Entra ID issues tokens for a
-# registration only once it has a service principal in the tenant.
-az ad app update --id "$app_id" --identifier-uris "api://$app_id" >/dev/null ||
-  fail "could not set the identifier URI api://$app_id on the app registration $app_id. $how_else"
+# api://<appId> is the audience clients ask tokens for (scope api://<appId>/.default). v2 access tokens carry the
+# issuer https://login.microsoftonline.com/<tenant>/v2.0, the one App Service authentication is configured with.
+# Entra ID issues tokens for a registration only once it has a service principal in the tenant.
+az ad app update --id "$app_id" --identifier-uris "api://$app_id" --set api.requestedAccessTokenVersion=2 >/dev/null ||
+  fail "could not set the identifier URI api://$app_id and v2 tokens on the app registration $app_id. $how_else"
 if ! az ad sp show --id "$app_id" >/dev/null 2>&1; then
   az ad sp create --id "$app_id" >/dev/null || fail "could not create the service principal of the app registration $app_id. $how_else"
 fi

@@ -119,8 +119,9 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     })
   }
 
-  // Deployed whenever the app trusts the platform's headers, never conditional on a value that may be missing: with
-  // appservice and no client id the deployment fails here (main.bicep already refuses it before creating anything).
+  // Deployed whenever the app trusts the platform's headers, never conditional on a value that may be missing.
+  // main.bicep refuses appservice without a client id before anything is created; there is no fail() here, because
+  // Resource Manager may evaluate (and preflight) a resource whose condition is false, which would break jwt mode.
   resource auth 'config' = if (authMode == 'appservice') {
     name: 'authsettingsV2'
     properties: {
@@ -135,7 +136,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         azureActiveDirectory: {
           enabled: true
           registration: {
-            clientId: empty(authClientId) ? fail('authMode appservice needs authClientId (an Entra ID app registration).') : authClientId
+            clientId: authClientId
             // loginEndpoint ends with a slash, e.g. https://login.microsoftonline.com/ in the public cloud.
             openIdIssuer: '${environment().authentication.loginEndpoint}${authTenantId}/v2.0'
           }

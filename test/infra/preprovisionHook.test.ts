@@ -42,7 +42,7 @@ if (args[0] === 'account' && args[1] === 'show') {
   const apps = load();
   const app = apps.find((a) => a.appId === opt('--id')) ?? fail('no such app');
   app.identifierUris = [opt('--identifier-uris')];
-  const set = /^api\.requestedAccessTokenVersion=(\d+)$/.exec(opt('--set') ?? '');
+  const set = /^api\\.requestedAccessTokenVersion=(\\d+)$/.exec(opt('--set') ?? '');
   if (set) app.accessTokenVersion = Number(set[1]);
   save(apps);
 } else if (cmd === 'ad sp show') {

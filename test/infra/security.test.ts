@@ -83,8 +83,16 @@ describe('a default azd up never deploys an app that trusts forgeable caller hea
     expect(auth.condition).toBe("[equals(parameters('authMode'), 'appservice')]");
     expect(evaluateInModule(arm, api, auth.condition, { authClientId: 'app' })).toBe(true);
     expect(evaluateInModule(arm, api, auth.condition, { authMode: 'jwt' })).toBe(false);
-    // Even handed an empty client id directly, the module fails rather than deploying Easy Auth half-configured.
-    expect(() => evaluateInModule(arm, api, auth.properties, {})).toThrow(ArmFailure);
+    // Resource Manager may evaluate the properties of a resource it skips: in jwt mode they must not fail.
+    const jwt = { authMode: 'jwt', jwtIssuer: 'https://issuer', jwtAudience: 'api', jwtJwksUri: 'https://issuer/keys' };
+    expect(evaluateInModule(arm, api, auth.properties, jwt)).toMatchObject({ globalValidation: { requireAuthentication: true } });
+  });
+
+  it('refuses in one place only, main.bicep\'s first resource: no module carries a fail() that a skipped resource could trip', () => {
+    const modules = arm.resources.filter((r) => r.type === 'Microsoft.Resources/deployments');
+    expect(modules.length).toBeGreaterThan(0);
+    for (const module of modules) expect(JSON.stringify(module.properties?.template), module.name).not.toContain('fail(');
+    expect(JSON.stringify(arm.variables)).toContain('fail(');
   });
 
   it('requires a token on every request (401 otherwise) from the registration or the listed client applications only', () => {
