@@ -1,6 +1,12 @@
 // Deploys the chat backend for `azd up` (or `az deployment sub create`): a Flex Consumption Function App, Cosmos DB
-// serverless, Application Insights, and either a Phi model deployment on a Microsoft Foundry resource (the default,
-// reached by managed identity) or an existing Phi endpoint whose key is kept in Key Vault.
+// serverless, Application Insights, and either a Phi-4-mini-instruct deployment on a Microsoft Foundry resource (the
+// default, called through the OpenAI v1 API by managed identity) or an existing Phi endpoint of either wire (OpenAI
+// v1 or the Azure AI model inference API) whose key, if any, is kept in Key Vault.
+//
+// It never deploys an app that trusts caller headers nobody vouches for: with authMode appservice (the default) App
+// Service authentication is always on and needs authClientId (azd's preprovision hook, infra/hooks/preprovision.sh,
+// creates or reuses that app registration); with jwt the three JWT settings are required. A deployment without them
+// fails before it creates anything (see `tags` below).
 //
 // The modules are local files under infra/modules/, written in the style of the Azure Verified Modules and the azd
 // Flex Consumption samples rather than referenced from the public registry (br/public:avm/...): the machines that
@@ -17,8 +23,11 @@ param environmentName string
 @metadata({ azd: { type: 'location' } })
 param location string
 
-@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID): gets data access to Cosmos DB, the model and the deployment storage for local runs. Empty for none.')
+@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID); used only when grantDeployerDataAccess is true.')
 param principalId string = ''
+
+@description('Give the deploying user data access (every user\'s chats in Cosmos DB, the model, the deployment blobs) for local runs against this deployment. Off by default: the app identity is the only principal with data access.')
+param grantDeployerDataAccess bool = false
 
 @description('Resource group name; empty for rg-<environmentName>.')
 param resourceGroupName string = ''
@@ -28,30 +37,34 @@ param resourceGroupName string = ''
 @description('Create a Microsoft Foundry resource with a Phi deployment reached by managed identity. Ignored when phiEndpoint is set.')
 param deployPhi bool = true
 
-@description('Foundry catalog model to deploy when deployPhi is true.')
-param phiFoundryModelName string = 'Phi-4'
+@description('Foundry catalog model to deploy when deployPhi is true (format Microsoft).')
+param phiFoundryModelName string = 'Phi-4-mini-instruct'
 
-@description('Model version to deploy; empty for the service default.')
-param phiFoundryModelVersion string = ''
+@description('Model version to deploy (1 is Phi-4-mini-instruct\'s); empty for the service default.')
+param phiFoundryModelVersion string = '1'
 
-@description('Deployment capacity, in 1,000 tokens per minute.')
+@description('Deployment capacity (sku.capacity of the GlobalStandard deployment).')
 @minValue(1)
 param phiFoundryCapacity int = 1
 
-@description('URL of an existing Phi endpoint (serverless, managed compute, or any Azure AI model inference endpoint). When set, nothing is deployed for the model.')
+@description('URL of an existing Phi endpoint: an OpenAI v1 base URL (…/openai/v1, …/v1) or an Azure AI model inference endpoint (managed compute). When set, nothing is deployed for the model.')
 param phiEndpoint string = ''
+
+@allowed(['', 'openai', 'inference'])
+@description('Wire protocol of the existing endpoint (PHI_API). Empty: the app infers it (openai when the path ends in /v1). A Foundry deployment always uses openai.')
+param phiApi string = ''
 
 @secure()
 @description('Key of the existing endpoint; stored in Key Vault and handed to the app as a Key Vault reference. Empty: the app uses its managed identity.')
 param phiApiKey string = ''
 
-@description('Catalog id of the model (PHI_MODEL), e.g. phi-4, phi-3.5-mini-instruct. It must match the deployed model.')
-param phiModel string = 'phi-4'
+@description('Catalog id of the model (PHI_MODEL), e.g. phi-4-mini-instruct, phi-4. It must match the deployed model.')
+param phiModel string = 'phi-4-mini-instruct'
 
-@description('Deployment name sent as `model` (PHI_DEPLOYMENT). Empty: the Foundry model name when deployPhi, unset otherwise.')
+@description('Deployment name sent as `model` (PHI_DEPLOYMENT); required by the openai wire. Empty: the Foundry model name when deployPhi, unset otherwise.')
 param phiDeployment string = ''
 
-@description('Entra ID token scope for the model endpoint (PHI_TOKEN_SCOPE). Empty: the Cognitive Services scope for a Foundry deployment, the app default otherwise.')
+@description('Entra ID token scope for the model endpoint (PHI_TOKEN_SCOPE). Empty: https://ai.azure.com/.default for a Foundry deployment, the app default otherwise.')
 param phiTokenScope string = ''
 
 // ---- The app ---------------------------------------------------------------------------------------------------
@@ -60,11 +73,14 @@ param phiTokenScope string = ''
 param cosmosDatabaseName string = 'chat'
 
 @allowed(['appservice', 'jwt'])
-@description('How the app learns the caller (AUTH_MODE). appservice trusts App Service authentication: turn it on (authClientId) before exposing the app.')
+@description('How the app learns the caller (AUTH_MODE). appservice: App Service authentication with the authClientId registration, always on. jwt: the app validates bearer tokens (jwtIssuer, jwtAudience, jwtJwksUri required).')
 param authMode string = 'appservice'
 
-@description('Client id of an Entra ID app registration for App Service authentication (Easy Auth). Empty leaves it off.')
+@description('Client id of the Entra ID app registration App Service authentication accepts tokens for; required with authMode appservice (the azd preprovision hook sets it).')
 param authClientId string = ''
+
+@description('Comma-separated client ids of the applications (e.g. your SPA) allowed to call the API through App Service authentication, besides the registration itself; empty for none.')
+param authAllowedClientApps string = ''
 
 @description('JWT_ISSUER, for authMode jwt.')
 param jwtIssuer string = ''
@@ -77,6 +93,10 @@ param jwtJwksUri string = ''
 
 @description('USER_DAILY_TOKEN_LIMIT: tokens per caller per UTC day, as digits; empty for no limit.')
 param userDailyTokenLimit string = ''
+
+@minValue(1)
+@description('USER_MAX_CONCURRENT_TURNS: turns (and regenerations) one caller may have in flight at once.')
+param userMaxConcurrentTurns int = 4
 
 @description('Comma-separated browser origins allowed by the platform CORS, e.g. https://app.example.com; empty for none.')
 param corsAllowedOrigins string = ''
@@ -92,15 +112,32 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-// ---- Names -----------------------------------------------------------------------------------------------------
+// ---- Checks and names ------------------------------------------------------------------------------------------
 
-var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
-var tags = { 'azd-env-name': environmentName }
-var deploymentContainerName = 'app-package'
 var useExistingEndpoint = !empty(phiEndpoint)
 var deployModel = deployPhi && !useExistingEndpoint
 var storeKey = useExistingEndpoint && !empty(phiApiKey)
-var cognitiveServicesScope = 'https://cognitiveservices.azure.com/.default'
+var existingEndpointIsOpenAi = phiApi == 'openai' || (empty(phiApi) && (endsWith(phiEndpoint, '/v1') || endsWith(phiEndpoint, '/v1/')))
+
+// What makes this deployment unsafe or unable to start; empty when nothing does.
+var deploymentProblem = authMode == 'appservice' && empty(authClientId)
+  ? 'authMode appservice needs authClientId: App Service authentication must vouch for the caller headers the app trusts. Run `azd up` (its preprovision hook creates the app registration), set AUTH_CLIENT_ID, or choose AUTH_MODE=jwt with JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URI.'
+  : authMode == 'jwt' && (empty(jwtIssuer) || empty(jwtAudience) || empty(jwtJwksUri))
+      ? 'authMode jwt needs jwtIssuer, jwtAudience and jwtJwksUri (JWT_ISSUER, JWT_AUDIENCE, JWT_JWKS_URI).'
+      : useExistingEndpoint && existingEndpointIsOpenAi && empty(phiDeployment)
+          ? 'An OpenAI v1 endpoint (phiApi openai, or an endpoint ending in /v1) needs phiDeployment (PHI_DEPLOYMENT), the name sent as `model`.'
+          : ''
+
+// The tags go on the resource group, the first resource of the deployment, so ARM evaluates this before anything is
+// created: a deployment with a problem fails with its message and leaves nothing behind.
+var tags = empty(deploymentProblem) ? { 'azd-env-name': environmentName } : fail(deploymentProblem)
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var deploymentContainerName = 'app-package'
+var deployerPrincipalId = grantDeployerDataAccess ? principalId : ''
+// The OpenAI v1 API on Foundry accepts this scope (Microsoft's migration guide moves clients to it from
+// https://cognitiveservices.azure.com/.default); the app's own default for the openai wire is the same.
+var foundryTokenScope = 'https://ai.azure.com/.default'
 var foundryDeploymentName = empty(phiDeployment) ? phiFoundryModelName : phiDeployment
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -140,7 +177,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     appPrincipalId: identity.outputs.principalId
-    userPrincipalId: principalId
+    userPrincipalId: deployerPrincipalId
   }
 }
 
@@ -153,7 +190,7 @@ module cosmos 'modules/cosmos.bicep' = {
     tags: tags
     databaseName: cosmosDatabaseName
     appPrincipalId: identity.outputs.principalId
-    userPrincipalId: principalId
+    userPrincipalId: deployerPrincipalId
   }
 }
 
@@ -169,7 +206,7 @@ module phi 'modules/phi.bicep' = if (deployModel) {
     modelVersion: phiFoundryModelVersion
     capacity: phiFoundryCapacity
     appPrincipalId: identity.outputs.principalId
-    userPrincipalId: principalId
+    userPrincipalId: deployerPrincipalId
   }
 }
 
@@ -188,12 +225,14 @@ module keyVault 'modules/keyVault.bicep' = if (storeKey) {
 // Every setting src/config.ts reads that applies in Azure (test/infra/template.test.ts keeps this list honest).
 // An empty value counts as unset for the app, so optional settings stay in the list with '' rather than vanish.
 var phiSettings = {
-  PHI_ENDPOINT: deployModel ? phi!.outputs.modelsEndpoint : phiEndpoint
+  PHI_ENDPOINT: deployModel ? phi!.outputs.openAiEndpoint : phiEndpoint
+  PHI_API: deployModel ? 'openai' : phiApi
   // A Key Vault reference, resolved by the platform with the app identity: the key itself is never an app setting.
+  // A Foundry deployment has no key at all (local auth is disabled on the account).
   PHI_API_KEY: storeKey ? '@Microsoft.KeyVault(SecretUri=${keyVault!.outputs.phiApiKeySecretUri})' : ''
   PHI_MODEL: phiModel
   PHI_DEPLOYMENT: deployModel ? phi!.outputs.deploymentName : phiDeployment
-  PHI_TOKEN_SCOPE: !empty(phiTokenScope) ? phiTokenScope : (deployModel ? cognitiveServicesScope : '')
+  PHI_TOKEN_SCOPE: !empty(phiTokenScope) ? phiTokenScope : (deployModel ? foundryTokenScope : '')
 }
 
 var appSettings = union(phiSettings, {
@@ -204,6 +243,7 @@ var appSettings = union(phiSettings, {
   JWT_AUDIENCE: jwtAudience
   JWT_JWKS_URI: jwtJwksUri
   USER_DAILY_TOKEN_LIMIT: userDailyTokenLimit
+  USER_MAX_CONCURRENT_TURNS: string(userMaxConcurrentTurns)
 })
 
 module api 'modules/functionApp.bicep' = {
@@ -225,7 +265,9 @@ module api 'modules/functionApp.bicep' = {
     nodeVersion: nodeVersion
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    authMode: authMode
     authClientId: authClientId
+    authAllowedApplications: filter(map(split(authAllowedClientApps, ','), app => trim(app)), app => !empty(app))
   }
 }
 
@@ -239,6 +281,6 @@ output SERVICE_API_URI string = api.outputs.uri
 output API_URL string = '${api.outputs.uri}/api'
 output AZURE_COSMOS_ENDPOINT string = cosmos.outputs.endpoint
 output AZURE_COSMOS_DATABASE string = cosmos.outputs.databaseName
-output AZURE_PHI_ENDPOINT string = deployModel ? phi!.outputs.modelsEndpoint : phiEndpoint
+output AZURE_PHI_ENDPOINT string = deployModel ? phi!.outputs.openAiEndpoint : phiEndpoint
 output AZURE_PHI_DEPLOYMENT string = deployModel ? phi!.outputs.deploymentName : phiDeployment
 output APPLICATIONINSIGHTS_CONNECTION_STRING string = monitoring.outputs.connectionString

@@ -11,7 +11,7 @@ param databaseName string
 @description('Principal id of the app identity.')
 param appPrincipalId string
 
-@description('Principal id of the deploying user, for local runs against this account; empty for none.')
+@description('Principal id of the deploying user, for local runs against this database (every user\'s chats); empty for none.')
 param userPrincipalId string = ''
 
 // "Cosmos DB Built-in Data Contributor": read and write items, no control-plane rights.
@@ -86,23 +86,26 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
   }
 }
 
+// Granted on the database, not the account: the role reaches this app's data and nothing else the account may hold.
+var databaseScope = '${account.id}/dbs/${account::database.name}'
+
 resource appDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: account
-  name: guid(account.id, appPrincipalId, dataContributorRoleId)
+  name: guid(databaseScope, appPrincipalId, dataContributorRoleId)
   properties: {
     roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataContributorRoleId}'
     principalId: appPrincipalId
-    scope: account.id
+    scope: databaseScope
   }
 }
 
 resource userDataContributor 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = if (!empty(userPrincipalId)) {
   parent: account
-  name: guid(account.id, userPrincipalId, dataContributorRoleId)
+  name: guid(databaseScope, userPrincipalId, dataContributorRoleId)
   properties: {
     roleDefinitionId: '${account.id}/sqlRoleDefinitions/${dataContributorRoleId}'
     principalId: userPrincipalId
-    scope: account.id
+    scope: databaseScope
   }
 }
 

@@ -33,8 +33,15 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
-@description('Client id of an Entra ID app registration: when set, App Service authentication (Easy Auth) requires a valid token on every request; empty leaves it off.')
+@allowed(['appservice', 'jwt'])
+@description('AUTH_MODE. appservice: App Service authentication (Easy Auth) is always on, so the x-ms-client-principal headers the app trusts can only come from the platform; jwt: the app checks bearer tokens itself.')
+param authMode string
+
+@description('Client id of the Entra ID app registration Easy Auth validates tokens for; required with authMode appservice.')
 param authClientId string = ''
+
+@description('Client ids of the applications allowed to call the API with Easy Auth, besides the registration itself.')
+param authAllowedApplications array = []
 
 @description('Tenant that issues the tokens Easy Auth accepts.')
 param authTenantId string = tenant().tenantId
@@ -106,18 +113,23 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       AzureWebJobsStorage__clientId: identityClientId
       APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
       // Telemetry by identity (local auth is disabled on the Application Insights resource).
-      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+      APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identityClientId}'
       // DefaultAzureCredential picks the user-assigned identity by this client id (Cosmos DB, the model).
       AZURE_CLIENT_ID: identityClientId
     })
   }
 
-  resource auth 'config' = if (!empty(authClientId)) {
+  // Deployed whenever the app trusts the platform's headers, never conditional on a value that may be missing.
+  // main.bicep refuses appservice without a client id before anything is created; there is no fail() here, because
+  // Resource Manager may evaluate (and preflight) a resource whose condition is false, which would break jwt mode.
+  resource auth 'config' = if (authMode == 'appservice') {
     name: 'authsettingsV2'
     properties: {
       platform: { enabled: true }
       globalValidation: {
         requireAuthentication: true
+        // Every path, /api/health too: an excluded path is one more place where a forged principal header could be
+        // let through, and nothing probes the health route without a token here.
         unauthenticatedClientAction: 'Return401'
       }
       identityProviders: {
@@ -130,6 +142,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           }
           validation: {
             allowedAudiences: [authClientId, 'api://${authClientId}']
+            // Without this policy any application of the tenant could obtain a token for the API and call it.
+            defaultAuthorizationPolicy: {
+              allowedApplications: union([authClientId], authAllowedApplications)
+            }
           }
         }
       }
@@ -137,6 +153,17 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         tokenStore: { enabled: false }
       }
     }
+  }
+
+  // Publishing by user name and password (FTP and the SCM site) is off: azd deploys with an Entra ID token.
+  resource ftpCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'ftp'
+    properties: { allow: false }
+  }
+
+  resource scmCredentials 'basicPublishingCredentialsPolicies' = {
+    name: 'scm'
+    properties: { allow: false }
   }
 }
 

@@ -24,6 +24,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
+    // Nobody, the owner included, can purge the key (or a deleted vault) before its retention ends. It cannot be turned
+    // off again, and the vault's name stays taken for those 7 days after `azd down` (docs/deploy.md).
+    enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
   }
 

@@ -1,5 +1,6 @@
-// Log Analytics + workspace-based Application Insights with local (instrumentation-key) auth disabled: the app
-// reports with its managed identity, which gets "Monitoring Metrics Publisher" here.
+// Log Analytics + workspace-based Application Insights, both with local (key-based) auth disabled: the app reports with
+// its managed identity, which gets "Monitoring Metrics Publisher" on Application Insights, and nothing may write to or
+// read the workspace with its shared keys.
 param logAnalyticsName string
 param applicationInsightsName string
 param location string
@@ -20,7 +21,7 @@ resource logAnalytics 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
   properties: {
     sku: { name: 'PerGB2018' }
     retentionInDays: retentionInDays
-    features: { disableLocalAuth: false }
+    features: { disableLocalAuth: true }
   }
 }
 

@@ -1,19 +1,17 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MODEL_CATALOG } from '../../src/chat/modelCatalog.js';
 import { loadConfig } from '../../src/config.js';
 import { CHAT_CONTAINER } from '../../src/store/cosmosSchema.js';
 import { objectKeys, parseArmExpression } from './armExpression.js';
+import { compileTemplate, evaluateInModule, evaluateMain, moduleNamed, resourceOfType, ROOT, type ArmTemplate } from './compiledTemplate.js';
 
 /**
  * Cross-checks infra/main.bicep, compiled by the real Bicep CLI (scripts/check-infra.sh, which also lints), against
- * the code: the Cosmos DB container, the settings src/config.ts reads, and azd's parameter file.
+ * the code: the Cosmos DB container, the settings src/config.ts reads, what the model settings are for a Foundry
+ * deployment and for an existing endpoint of either wire, and azd's parameter file.
  */
-
-const ROOT = join(import.meta.dirname, '..', '..');
 
 /**
  * Settings src/config.ts reads that the template deliberately does not set, each with the reason. A setting added
@@ -47,61 +45,19 @@ const PLATFORM_SETTINGS = [
 ];
 
 /**
- * Settings the template sets ahead of the app: the Foundry deployment needs a token for the Cognitive Services
- * scope, not the SDK's default ml.azure.com one. Once src/config.ts reads one, the test asks to drop it from here.
+ * Settings the template sets ahead of the app (issues 13 and 14 add them to src/config.ts in other branches). Once
+ * src/config.ts reads one, the test asks to drop it from here.
  */
-const SETTINGS_AHEAD_OF_THE_APP: string[] = [];
+const SETTINGS_AHEAD_OF_THE_APP: string[] = ['PHI_API', 'USER_MAX_CONCURRENT_TURNS'];
 
 /** Models the template may deploy before the catalog knows them; the test asks to drop an id once it does. */
-const MODELS_AHEAD_OF_THE_CATALOG: string[] = [];
+const MODELS_AHEAD_OF_THE_CATALOG: string[] = ['phi-4-mini-instruct'];
 
-interface ArmResource {
-  type: string;
-  name: string;
-  properties?: Record<string, unknown> & {
-    template?: ArmTemplate;
-    parameters?: Record<string, { value: unknown }>;
-  };
-}
-interface ArmTemplate {
-  parameters: Record<string, { type: string; defaultValue?: unknown }>;
-  variables?: Record<string, unknown>;
-  resources: ArmResource[];
-  outputs: Record<string, { value: unknown }>;
-}
-
-let workDir: string;
 let arm: ArmTemplate;
 
 beforeAll(() => {
-  workDir = mkdtempSync(join(tmpdir(), 'infra-'));
-  const armFile = join(workDir, 'main.json');
-  try {
-    execFileSync('bash', [join(ROOT, 'scripts', 'check-infra.sh'), '--arm', armFile], { cwd: ROOT, encoding: 'utf8', stdio: 'pipe' });
-  } catch (error) {
-    const e = error as { stdout?: string; stderr?: string };
-    throw new Error(`scripts/check-infra.sh failed: the template was not compiled, nothing was checked.\n${e.stdout ?? ''}\n${e.stderr ?? ''}`, {
-      cause: error,
-    });
-  }
-  arm = JSON.parse(readFileSync(armFile, 'utf8')) as ArmTemplate;
+  arm = compileTemplate();
 }, 300_000);
-
-afterAll(() => {
-  if (workDir) rmSync(workDir, { recursive: true, force: true });
-});
-
-function moduleNamed(name: string): ArmResource & { properties: NonNullable<ArmResource['properties']> } {
-  const found = arm.resources.find((r) => r.type === 'Microsoft.Resources/deployments' && r.name === name);
-  if (!found?.properties?.template) throw new Error(`no module deployment named ${name}`);
-  return found as ArmResource & { properties: NonNullable<ArmResource['properties']> };
-}
-
-function resourceOfType(template: ArmTemplate, type: string): ArmResource {
-  const found = template.resources.filter((r) => r.type === type);
-  if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
-  return found[0] as ArmResource;
-}
 
 /** Setting names src/config.ts reads: text/integer/url(env, 'NAME', …) calls and env['NAME'] / env.NAME reads. */
 function settingsReadByConfig(): Set<string> {
@@ -114,14 +70,14 @@ function settingsReadByConfig(): Set<string> {
 }
 
 function appSettingNames(): string[] {
-  const api = moduleNamed('api');
+  const api = moduleNamed(arm, 'api');
   const passed = api.properties.parameters?.appSettings?.value;
   if (typeof passed !== 'string') throw new Error('appSettings is not an expression');
   return objectKeys(parseArmExpression(passed));
 }
 
 function platformSettingNames(): string[] {
-  const inner = moduleNamed('api').properties.template as ArmTemplate;
+  const inner = moduleNamed(arm, 'api').properties.template as ArmTemplate;
   const config = inner.resources.find((r) => r.type === 'Microsoft.Web/sites/config' && String(r.name).includes("'appsettings'"));
   const value = config?.properties as unknown;
   if (typeof value !== 'string') throw new Error('the appsettings config resource has no properties expression');
@@ -130,7 +86,7 @@ function platformSettingNames(): string[] {
 
 describe('the Cosmos DB container in infra/ is the one the code uses', () => {
   function container(): Record<string, unknown> {
-    const inner = moduleNamed('cosmos').properties.template as ArmTemplate;
+    const inner = moduleNamed(arm, 'cosmos').properties.template as ArmTemplate;
     const resource = resourceOfType(inner, 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers');
     return (resource.properties as { resource: Record<string, unknown> }).resource;
   }
@@ -147,7 +103,7 @@ describe('the Cosmos DB container in infra/ is the one the code uses', () => {
   });
 
   it('is the only container, in a serverless, key-less account whose database defaults to the app default', () => {
-    const inner = moduleNamed('cosmos').properties.template as ArmTemplate;
+    const inner = moduleNamed(arm, 'cosmos').properties.template as ArmTemplate;
     expect(inner.resources.filter((r) => r.type.endsWith('/containers'))).toHaveLength(1);
     const account = resourceOfType(inner, 'Microsoft.DocumentDB/databaseAccounts').properties as Record<string, unknown>;
     expect(account.capabilities).toEqual([{ name: 'EnableServerless' }]);
@@ -156,7 +112,7 @@ describe('the Cosmos DB container in infra/ is the one the code uses', () => {
   });
 
   it('grants the built-in Data Contributor role to the app and, when given, the deploying user', () => {
-    const inner = moduleNamed('cosmos').properties.template as ArmTemplate;
+    const inner = moduleNamed(arm, 'cosmos').properties.template as ArmTemplate;
     const grants = inner.resources.filter((r) => r.type === 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments');
     expect(grants.map((g) => JSON.stringify(g.properties))).toEqual([
       expect.stringContaining("parameters('appPrincipalId')"),
@@ -199,7 +155,7 @@ describe('the Function App settings cover what src/config.ts reads', () => {
 
   it('defaults AUTH_MODE to appservice and hands the model key over only as a Key Vault reference', () => {
     expect(arm.parameters.authMode?.defaultValue).toBe('appservice');
-    const passed = String(moduleNamed('api').properties.parameters?.appSettings?.value);
+    const passed = String(moduleNamed(arm, 'api').properties.parameters?.appSettings?.value);
     const key = /'PHI_API_KEY', (if\(.*?\)), 'PHI_MODEL'/.exec(passed)?.[1] ?? '';
     expect(key).toContain('@Microsoft.KeyVault(SecretUri=');
     expect(key).not.toContain("parameters('phiApiKey')");
@@ -211,6 +167,105 @@ describe('the Function App settings cover what src/config.ts reads', () => {
     const model = String(arm.parameters.phiModel?.defaultValue);
     expect(MODEL_CATALOG.has(model) || MODELS_AHEAD_OF_THE_CATALOG.includes(model)).toBe(true);
     expect(MODELS_AHEAD_OF_THE_CATALOG.filter((id) => MODEL_CATALOG.has(id)), 'the catalog knows these now: drop them from MODELS_AHEAD_OF_THE_CATALOG').toEqual([]);
+  });
+});
+
+describe('the model: a Foundry Phi-4-mini-instruct deployment by default, or an existing endpoint of either wire', () => {
+  const PHI_KEYS = ['PHI_ENDPOINT', 'PHI_API', 'PHI_API_KEY', 'PHI_MODEL', 'PHI_DEPLOYMENT', 'PHI_TOKEN_SCOPE'];
+
+  function settingsFor(values: Record<string, unknown> = {}): Record<string, unknown> {
+    const all = evaluateMain(arm, moduleNamed(arm, 'api').properties.parameters?.appSettings?.value, values) as Record<string, unknown>;
+    return { ...Object.fromEntries(PHI_KEYS.map((key) => [key, all[key]])), USER_MAX_CONCURRENT_TURNS: all.USER_MAX_CONCURRENT_TURNS };
+  }
+
+  function modulesDeployed(values: Record<string, unknown> = {}): string[] {
+    return arm.resources
+      .filter((r) => r.type === 'Microsoft.Resources/deployments' && (r.condition === undefined || evaluateMain(arm, r.condition, values) === true))
+      .map((r) => r.name);
+  }
+
+  it('points the app at the deployment\'s OpenAI v1 endpoint with PHI_API=openai, the ai.azure.com scope and no key', () => {
+    expect(settingsFor()).toEqual({
+      PHI_ENDPOINT: '<phi.openAiEndpoint>',
+      PHI_API: 'openai',
+      PHI_API_KEY: '',
+      PHI_MODEL: 'phi-4-mini-instruct',
+      PHI_DEPLOYMENT: '<phi.deploymentName>',
+      PHI_TOKEN_SCOPE: 'https://ai.azure.com/.default',
+      USER_MAX_CONCURRENT_TURNS: '4',
+    });
+    expect(modulesDeployed()).toContain('phi');
+    expect(modulesDeployed()).not.toContain('keyVault');
+    const phi = moduleNamed(arm, 'phi');
+    expect(phi.properties.template.outputs.openAiEndpoint?.value).toMatch(
+      /^\[format\('https:\/\/\{0\}\.openai\.azure\.com\/openai\/v1', reference\(resourceId\('Microsoft\.CognitiveServices\/accounts', parameters\('name'\)\), '[-0-9]+'\)\.customSubDomainName\)\]$/,
+    );
+  });
+
+  it('deploys Phi-4-mini-instruct, format Microsoft, version 1, GlobalStandard, on a key-less AIServices account', () => {
+    const phi = moduleNamed(arm, 'phi');
+    const inner = phi.properties.template;
+    const account = resourceOfType(inner, 'Microsoft.CognitiveServices/accounts');
+    expect(account.kind).toBe('AIServices');
+    expect(account.properties).toMatchObject({ disableLocalAuth: true, customSubDomainName: "[parameters('name')]" });
+    const deployment = resourceOfType(inner, 'Microsoft.CognitiveServices/accounts/deployments');
+    expect(evaluateInModule(arm, phi, deployment.sku)).toEqual({ name: 'GlobalStandard', capacity: 1 });
+    expect(evaluateInModule(arm, phi, deployment.properties)).toEqual({ model: { format: 'Microsoft', name: 'Phi-4-mini-instruct', version: '1' } });
+    expect(deployment.name).toBe("[format('{0}/{1}', parameters('name'), parameters('deploymentName'))]");
+    expect(evaluateInModule(arm, phi, "[parameters('deploymentName')]")).toBe('Phi-4-mini-instruct');
+    expect(evaluateInModule(arm, phi, "[parameters('deploymentName')]", { phiDeployment: 'chat' })).toBe('chat');
+  });
+
+  it('grants the app identity "Cognitive Services User" on the Foundry account itself, nothing broader', () => {
+    const phi = moduleNamed(arm, 'phi');
+    const grants = phi.properties.template.resources.filter((r) => r.type === 'Microsoft.Authorization/roleAssignments');
+    const app = grants.find((g) => JSON.stringify(g.properties).includes("parameters('appPrincipalId')"));
+    expect(app?.scope).toBe("[resourceId('Microsoft.CognitiveServices/accounts', parameters('name'))]");
+    expect(evaluateInModule(arm, phi, app?.properties, {})).toMatchObject({
+      roleDefinitionId: 'Microsoft.Authorization/roleDefinitions/a97b65f3-24c7-4388-baec-2e87135dc908',
+      principalType: 'ServicePrincipal',
+    });
+    expect(grants.map((g) => g.scope)).toEqual([app?.scope, app?.scope]);
+  });
+
+  it('emits no key for the Foundry path: no listKeys anywhere, no key output, keys disabled', () => {
+    const text = JSON.stringify(arm);
+    expect(text).not.toMatch(/listKeys|listkeys/);
+    const outputs = JSON.stringify(moduleNamed(arm, 'phi').properties.template.outputs);
+    expect(outputs).not.toMatch(/key/i);
+  });
+
+  it.each([
+    {
+      wire: 'the OpenAI v1 wire, the key as a Key Vault reference',
+      values: { phiEndpoint: 'https://res.services.ai.azure.com/openai/v1', phiApi: 'openai', phiApiKey: 'k', phiDeployment: 'phi-4-mini' },
+      settings: ['openai', '@Microsoft.KeyVault(SecretUri=<keyVault.phiApiKeySecretUri>)', 'phi-4-mini-instruct', 'phi-4-mini', ''],
+      keyVault: true,
+    },
+    {
+      wire: 'the Azure AI model inference wire, by identity when no key is given',
+      values: { phiEndpoint: 'https://ep.eastus2.inference.ml.azure.com', phiApi: 'inference', phiModel: 'phi-4', phiTokenScope: 'https://ml.azure.com/.default' },
+      settings: ['inference', '', 'phi-4', '', 'https://ml.azure.com/.default'],
+      keyVault: false,
+    },
+  ])('keeps the existing-endpoint path for $wire', ({ values, settings, keyVault }) => {
+    const [api, key, model, deployment, scope] = settings;
+    expect(settingsFor(values)).toEqual({
+      PHI_ENDPOINT: values.phiEndpoint,
+      PHI_API: api,
+      PHI_API_KEY: key,
+      PHI_MODEL: model,
+      PHI_DEPLOYMENT: deployment,
+      PHI_TOKEN_SCOPE: scope,
+      USER_MAX_CONCURRENT_TURNS: '4',
+    });
+    expect(modulesDeployed(values).includes('keyVault')).toBe(keyVault);
+    expect(modulesDeployed(values)).not.toContain('phi');
+  });
+
+  it('passes USER_MAX_CONCURRENT_TURNS through from its parameter', () => {
+    expect(settingsFor({ userMaxConcurrentTurns: 2 }).USER_MAX_CONCURRENT_TURNS).toBe('2');
+    expect(arm.parameters.userMaxConcurrentTurns).toMatchObject({ type: 'int', defaultValue: 4 });
   });
 });
 
