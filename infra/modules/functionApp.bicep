@@ -128,9 +128,12 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       platform: { enabled: true }
       globalValidation: {
         requireAuthentication: true
-        // Every path, /api/health too: an excluded path is one more place where a forged principal header could be
-        // let through, and nothing probes the health route without a token here.
         unauthenticatedClientAction: 'Return401'
+        // The contract's health route needs no caller (probes and load balancers have no token). It reads no
+        // identity, so a principal header forged on it reaches nothing; every other path needs a token.
+        excludedPaths: [
+          '/api/health'
+        ]
       }
       identityProviders: {
         azureActiveDirectory: {

@@ -95,12 +95,12 @@ describe('a default azd up never deploys an app that trusts forgeable caller hea
     expect(JSON.stringify(arm.variables)).toContain('fail(');
   });
 
-  it('requires a token on every request (401 otherwise) from the registration or the listed client applications only', () => {
+  it('requires a token on every request but the health probe (401 otherwise) from the registration or the listed client applications only', () => {
     const api = moduleNamed(arm, 'api');
     const settings = evaluateInModule(arm, api, easyAuth().properties, { authClientId: 'api-app', authAllowedClientApps: ' spa-app, ,cli-app ' });
     expect(settings).toMatchObject({
       platform: { enabled: true },
-      globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401' },
+      globalValidation: { requireAuthentication: true, unauthenticatedClientAction: 'Return401', excludedPaths: ['/api/health'] },
       identityProviders: {
         azureActiveDirectory: {
           enabled: true,

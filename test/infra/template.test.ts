@@ -51,7 +51,7 @@ const PLATFORM_SETTINGS = [
 const SETTINGS_AHEAD_OF_THE_APP: string[] = ['PHI_API', 'USER_MAX_CONCURRENT_TURNS'];
 
 /** Models the template may deploy before the catalog knows them; the test asks to drop an id once it does. */
-const MODELS_AHEAD_OF_THE_CATALOG: string[] = ['phi-4-mini-instruct'];
+const MODELS_AHEAD_OF_THE_CATALOG: string[] = [];
 
 let arm: ArmTemplate;
 
