@@ -13,8 +13,8 @@ interface Conv {
 
 /**
  * Concurrent turns belong to different users (100 concurrent turns are 100 people, each waiting on one reply):
- * one user's turns all count into that user's one usage-day document, so a single user with 100 turns at once
- * measures the ledger's optimistic-concurrency retries instead of the relay (see docs/performance.md).
+ * one user's turns at once are capped by USER_MAX_CONCURRENT_TURNS and share that user's in-flight document, so a
+ * single user with 100 turns at once would measure the reservation writes instead of the relay.
  */
 let userCounter = 0;
 

@@ -63,6 +63,8 @@ async function main(): Promise<void> {
       PORT: String(port), PHI_ENDPOINT: sim.url, PHI_API_KEY: 'load', PHI_MODEL: sim.model.id,
       COSMOS_ENDPOINT: cosmos.endpoint, COSMOS_KEY: cosmos.key, COSMOS_DATABASE: `load-${randomUUID()}`,
       PHI_MAX_CONCURRENCY: String(CALLERS * PER_CALLER + 10), AUTH_MODE: 'dev',
+      // Each caller drives all its conversations at once, double taps included: the cap must let all of them in.
+      USER_MAX_CONCURRENT_TURNS: String(2 * PER_CALLER),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,11 +6,13 @@ import { Conversations } from './chat/Conversations.js';
 import type { ModelSpec } from './chat/modelCatalog.js';
 import { systemClock, type ChatModel, type Clock } from './chat/ports.js';
 import type { ChatTokenizer } from './chat/tokenizer/ChatTokenizer.js';
+import type { TurnReservations } from './chat/TurnReservations.js';
 import type { UsageLedger } from './chat/UsageLedger.js';
 import { loadConfig, type Config } from './config.js';
 import { createCallerResolver, type CallerResolver } from './http/caller.js';
 import { openChatContainer } from './store/cosmosContainer.js';
 import { CosmosConversationStore } from './store/CosmosConversationStore.js';
+import { CosmosTurnReservations } from './store/CosmosTurnReservations.js';
 import { CosmosUsageLedger } from './store/CosmosUsageLedger.js';
 
 /** Everything the function handlers use, built once per process. */
@@ -19,6 +21,7 @@ export interface Services {
   readonly clock: Clock;
   readonly store: ConversationStore;
   readonly ledger: UsageLedger;
+  readonly reservations: TurnReservations;
   readonly conversations: Conversations;
   readonly turns: ChatTurns;
   readonly model: ChatModel;
@@ -103,17 +106,19 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
 
   const store = new CosmosConversationStore(container, clock);
   const ledger = new CosmosUsageLedger(container);
+  const reservations = new CosmosTurnReservations(container, (userId, day) => ledger.tokensOn(userId, day));
   const conversations = new Conversations(store, clock, [config.phi.model]);
   const turns = new ChatTurns({
-    store, conversations, model, ledger, clock,
+    store, conversations, model, ledger, reservations, clock,
     tokenizerFor: (spec: ModelSpec): ChatTokenizer => tokenizerFor(spec.tokenizer),
     turnLockSeconds: config.limits.turnLockSeconds,
     checkpointIntervalMs: config.limits.checkpointIntervalMs,
     userDailyTokenLimit: config.limits.userDailyTokenLimit,
+    userMaxConcurrentTurns: config.limits.userMaxConcurrentTurns,
     log,
   });
   return {
-    config, clock, store, ledger, conversations, turns, model,
+    config, clock, store, ledger, reservations, conversations, turns, model,
     callers: createCallerResolver(config.auth),
     close: async () => {
       for (const close of closers.reverse()) await close();

@@ -33,6 +33,8 @@ export interface Config {
   };
   readonly limits: {
     readonly userDailyTokenLimit: number | undefined;
+    /** One caller's turns in flight at once, across instances; below `phi.maxConcurrency`. */
+    readonly userMaxConcurrentTurns: number;
     readonly maxBodyBytes: number;
     readonly maxContentChars: number;
     readonly turnLockSeconds: number;
@@ -132,6 +134,29 @@ export function loadConfig(env: Env = process.env): Config {
     }
   }
 
+  const phiTimeouts = {
+    firstByteTimeoutMs: required(integer(env, 'PHI_FIRST_BYTE_TIMEOUT_MS', 60_000, 100, 600_000)),
+    idleTimeoutMs: required(integer(env, 'PHI_IDLE_TIMEOUT_MS', 60_000, 100, 600_000)),
+    retryBudgetMs: required(integer(env, 'PHI_RETRY_BUDGET_MS', 20_000, 0, 120_000)),
+  };
+  const maxConcurrency = required(integer(env, 'PHI_MAX_CONCURRENCY', 64, 2, 10_000));
+  const userMaxConcurrentTurns = required(integer(env, 'USER_MAX_CONCURRENT_TURNS', Math.min(4, maxConcurrency - 1), 1, 10_000));
+  if (userMaxConcurrentTurns >= maxConcurrency) {
+    throw new ConfigError('USER_MAX_CONCURRENT_TURNS', `below PHI_MAX_CONCURRENCY (${maxConcurrency}), so one caller can never hold every upstream slot`, String(userMaxConcurrentTurns));
+  }
+  const turnLockSeconds = required(integer(env, 'TURN_LOCK_SECONDS', 600, 5, 3_600));
+  // The longest a turn can wait without producing anything: a slot (bounded by the first-byte timeout), the retries,
+  // the first byte, one silence mid-stream; plus the 2 s it keeps to store the reply before the lock frees itself.
+  // A lock shorter than that would cut turns the timeouts allow.
+  const longestWaitMs = phiTimeouts.retryBudgetMs + 2 * phiTimeouts.firstByteTimeoutMs + phiTimeouts.idleTimeoutMs + 2_000;
+  if (turnLockSeconds * 1000 < longestWaitMs) {
+    throw new ConfigError(
+      'TURN_LOCK_SECONDS',
+      `at least ${Math.ceil(longestWaitMs / 1000)} with these timeouts (PHI_RETRY_BUDGET_MS + 2 × PHI_FIRST_BYTE_TIMEOUT_MS + PHI_IDLE_TIMEOUT_MS + 2 s), so a turn's waits end before its lock does`,
+      String(turnLockSeconds),
+    );
+  }
+
   return {
     phi: {
       endpoint: url(env, 'PHI_ENDPOINT'),
@@ -139,10 +164,8 @@ export function loadConfig(env: Env = process.env): Config {
       model,
       deployment: text(env, 'PHI_DEPLOYMENT'),
       tokenScope: text(env, 'PHI_TOKEN_SCOPE'),
-      firstByteTimeoutMs: required(integer(env, 'PHI_FIRST_BYTE_TIMEOUT_MS', 60_000, 100, 600_000)),
-      idleTimeoutMs: required(integer(env, 'PHI_IDLE_TIMEOUT_MS', 60_000, 100, 600_000)),
-      maxConcurrency: required(integer(env, 'PHI_MAX_CONCURRENCY', 64, 1, 10_000)),
-      retryBudgetMs: required(integer(env, 'PHI_RETRY_BUDGET_MS', 20_000, 0, 120_000)),
+      ...phiTimeouts,
+      maxConcurrency,
     },
     cosmos: {
       endpoint: url(env, 'COSMOS_ENDPOINT'),
@@ -152,9 +175,10 @@ export function loadConfig(env: Env = process.env): Config {
     auth: { mode, jwtIssuer, jwtAudience, jwtJwksUri },
     limits: {
       userDailyTokenLimit: integer(env, 'USER_DAILY_TOKEN_LIMIT', undefined, 1, Number.MAX_SAFE_INTEGER),
+      userMaxConcurrentTurns,
       maxBodyBytes: required(integer(env, 'MAX_BODY_BYTES', 1_048_576, 1_024, 64 * 1_048_576)),
       maxContentChars: required(integer(env, 'MAX_CONTENT_CHARS', 400_000, 1, 16 * 1_048_576)),
-      turnLockSeconds: required(integer(env, 'TURN_LOCK_SECONDS', 600, 5, 3_600)),
+      turnLockSeconds,
       pingIntervalMs: required(integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 10, 15_000)),
       checkpointIntervalMs: required(integer(env, 'STREAM_CHECKPOINT_MS', 5_000, 50, 600_000)),
     },

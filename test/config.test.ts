@@ -60,6 +60,7 @@ describe('loadConfig: endpoints and values', () => {
     expect(config.port).toBe(7071);
     expect(config.limits.userDailyTokenLimit).toBeUndefined();
     expect(config.limits.maxBodyBytes).toBe(1_048_576);
+    expect(config.limits.userMaxConcurrentTurns).toBe(4);
   });
 
   it.each([
@@ -71,6 +72,10 @@ describe('loadConfig: endpoints and values', () => {
     ['USER_DAILY_TOKEN_LIMIT', '-5', /^USER_DAILY_TOKEN_LIMIT=/],
     ['USER_DAILY_TOKEN_LIMIT', '1.5', /^USER_DAILY_TOKEN_LIMIT=/],
     ['CORS_ALLOWED_ORIGINS', 'https://ok.example,not an origin', /^CORS_ALLOWED_ORIGINS="not an origin"/],
+    ['USER_MAX_CONCURRENT_TURNS', '0', /^USER_MAX_CONCURRENT_TURNS="0" is not valid: a whole number from 1 /],
+    ['USER_MAX_CONCURRENT_TURNS', '64', /^USER_MAX_CONCURRENT_TURNS="64" is not valid: below PHI_MAX_CONCURRENCY \(64\), so one caller can never hold every upstream slot$/],
+    ['PHI_MAX_CONCURRENCY', '1', /^PHI_MAX_CONCURRENCY="1" is not valid: a whole number from 2 /],
+    ['TURN_LOCK_SECONDS', '5', /^TURN_LOCK_SECONDS="5" is not valid: at least 202 with these timeouts \(PHI_RETRY_BUDGET_MS \+ 2 × PHI_FIRST_BYTE_TIMEOUT_MS \+ PHI_IDLE_TIMEOUT_MS \+ 2 s\)/],
   ])('refuses %s=%s with one line naming it and what is allowed', (name, value, message) => {
     let error: unknown;
     try {
@@ -81,6 +86,17 @@ describe('loadConfig: endpoints and values', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('keeps the cap on one caller\'s turns below the upstream slots, and a lock that outlasts the waits the timeouts allow', () => {
+    // Fewer slots than the default cap: the default follows them down.
+    expect(loadConfig({ PHI_MAX_CONCURRENCY: '3' }).limits.userMaxConcurrentTurns).toBe(2);
+    expect(loadConfig({ PHI_MAX_CONCURRENCY: '201', USER_MAX_CONCURRENT_TURNS: '200' }).limits.userMaxConcurrentTurns).toBe(200);
+    expect(() => loadConfig({ PHI_MAX_CONCURRENCY: '8', USER_MAX_CONCURRENT_TURNS: '9' })).toThrow(/^USER_MAX_CONCURRENT_TURNS="9"/);
+    // 5 s is enough once the timeouts are short: 300 + 2 × 500 + 1000 + 2000 ms.
+    const short = { PHI_RETRY_BUDGET_MS: '300', PHI_FIRST_BYTE_TIMEOUT_MS: '500', PHI_IDLE_TIMEOUT_MS: '1000' };
+    expect(loadConfig({ ...short, TURN_LOCK_SECONDS: '5' }).limits.turnLockSeconds).toBe(5);
+    expect(() => loadConfig({ ...short, PHI_IDLE_TIMEOUT_MS: '1800', TURN_LOCK_SECONDS: '5' })).toThrow(/^TURN_LOCK_SECONDS="5" is not valid: at least 6 /);
   });
 
   it('accepts a model id in any case and trims endpoint slashes', () => {

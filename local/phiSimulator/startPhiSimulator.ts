@@ -37,6 +37,8 @@ export interface RecordedRequest {
   readonly body: unknown;
   /** `performance.timeOrigin + performance.now()` when the request line arrived, in ms. */
   readonly receivedAt: number;
+  /** The same clock when the response's connection closed (ended, dropped or torn down by the client); unset while open. */
+  closedAt?: number;
   readonly faults: readonly Fault['kind'][];
   status: number;
   /** Prompt tokens counted for a valid completion request. */
@@ -177,13 +179,6 @@ class Simulator implements PhiSimulator {
       // kept as text: the completion handler answers 400
     }
     const isCompletion = req.method === 'POST' && url.pathname === '/chat/completions';
-    if (isCompletion) {
-      this.openCompletions += 1;
-      this.peakOpenCompletions = Math.max(this.peakOpenCompletions, this.openCompletions);
-      res.on('close', () => {
-        this.openCompletions -= 1;
-      });
-    }
     const faults = isCompletion ? this.faults.take() : [];
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
@@ -197,6 +192,14 @@ class Simulator implements PhiSimulator {
       accepted: false,
     };
     this.requests.push(record);
+    if (isCompletion) {
+      this.openCompletions += 1;
+      this.peakOpenCompletions = Math.max(this.peakOpenCompletions, this.openCompletions);
+      res.on('close', () => {
+        this.openCompletions -= 1;
+        record.closedAt = performance.timeOrigin + performance.now();
+      });
+    }
     res.on('finish', () => {
       record.status = res.statusCode;
     });

@@ -11,6 +11,7 @@ import type { ChatModel, Clock, FinishReason, GenerationSettings, ModelUsage, Pr
 import type { ChatTokenizer } from './tokenizer/ChatTokenizer.js';
 import type { StartedTurn, TurnContext, TurnEvent, TurnOutcomeEvent, TurnRequest } from './turnTypes.js';
 import { secondsToUtcMidnight, utcDay, type UsageLedger } from './UsageLedger.js';
+import type { Reservation, TurnReservations } from './TurnReservations.js';
 import { planPrompt, type PromptFrame } from './contextWindow.js';
 import { readHistory } from './historyRead.js';
 import { contentTokens } from './tokenizer/messageCost.js';
@@ -20,11 +21,15 @@ export interface ChatTurnsOptions {
   readonly conversations: Conversations;
   readonly model: ChatModel;
   readonly ledger: UsageLedger;
+  /** Where a turn holds its tokens and its place among the caller's turns in flight until it settles. */
+  readonly reservations: TurnReservations;
   readonly clock: Clock;
   readonly tokenizerFor: (model: ModelSpec) => ChatTokenizer;
-  /** How long a turn may hold its conversation; a lost instance's lock frees itself after this. */
+  /** How long a turn may hold its conversation (it stops 1 s before); a lost instance's lock and reservation free themselves after this. */
   readonly turnLockSeconds: number;
   readonly userDailyTokenLimit?: number | undefined;
+  /** `USER_MAX_CONCURRENT_TURNS`: one caller's turns in flight at once, across instances. */
+  readonly userMaxConcurrentTurns: number;
   /** How often a streaming reply is saved, so a lost instance keeps what was produced. */
   readonly checkpointIntervalMs?: number;
   /** Attempts to store the final assistant message when the store is failing. */
@@ -60,28 +65,23 @@ export class ChatTurns {
   async start(userId: string, conversationId: string, request: TurnRequest): Promise<StartedTurn> {
     const { store, clock } = this.#o;
     const now = clock.now();
-    const [conversation, newestPage, record, spentToday] = await Promise.all([
+    const [conversation, newestPage, record] = await Promise.all([
       store.getConversation(userId, conversationId),
       store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE }),
       request.idempotencyKey ? store.getIdempotencyRecord(userId, conversationId, request.idempotencyKey) : null,
-      this.#o.userDailyTokenLimit !== undefined ? this.#o.ledger.tokensOn(userId, utcDay(now)) : 0,
     ]);
     if (!conversation) throw new NotFoundError('No such conversation.');
     if (record) return this.#replay(userId, record, request);
-
-    const limit = this.#o.userDailyTokenLimit;
-    if (limit !== undefined && spentToday >= limit) {
-      throw new ChatError('quota_exceeded', `The daily limit of ${limit} tokens is used up until midnight UTC.`, {
-        dailyTokenLimit: limit,
-        usedToday: spentToday,
-      }, secondsToUtcMidnight(now));
-    }
     if (isLive(conversation, now)) throw new ConflictError();
 
     const prepared = await this.#prepare(userId, conversation, newestPage, request);
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
     const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
+    // The most this turn can spend, held until it settles; it expires with the lease if this instance is lost.
+    await this.#reserve(userId, {
+      id: turnId, tokens: prepared.context.promptTokens + prepared.settings.maxTokens, expiresAt: leaseUntil, turn: true,
+    }, now);
     const createdAt = now.toISOString();
     const start: TurnStart = {
       turn: { turnId, expiresAt: leaseUntil },
@@ -105,6 +105,7 @@ export class ChatTurns {
     try {
       begun = await store.beginTurn(userId, conversation, start, now);
     } catch (error) {
+      await this.#release(userId, turnId);
       // A refusal (404, 413) means nothing landed. A store failure may have lost the answer to a write that did land:
       // undo it, or the client's retry would meet an orphan user message (sent twice) or an idempotency record
       // answering 404. If the clean-up fails too, the store is down.
@@ -115,6 +116,7 @@ export class ChatTurns {
       throw error;
     }
     if (!begun.started) {
+      await this.#release(userId, turnId);
       // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
       throw begun.reason === 'key_taken' ? new ConflictError('The first request with this Idempotency-Key is still running.') : new ConflictError();
     }
@@ -131,6 +133,31 @@ export class ChatTurns {
       return event;
     });
     return { userMessage, assistantMessageId: ids.assistant, events: queue, outcome };
+  }
+
+  /** Takes the turn's reservation, or refuses the turn with a 429 before anything of it is stored. */
+  async #reserve(userId: string, reservation: Reservation, now: Date): Promise<void> {
+    const limit = this.#o.userDailyTokenLimit;
+    const maxConcurrentTurns = this.#o.userMaxConcurrentTurns;
+    const outcome = await this.#o.reservations.reserve(userId, reservation, { dailyTokenLimit: limit, maxConcurrentTurns }, utcDay(now), now);
+    if (outcome.taken) return;
+    if (outcome.reason === 'quota_exceeded') {
+      throw new ChatError('quota_exceeded', `The daily limit of ${limit ?? 0} tokens is used up until midnight UTC (counting the turns still running).`, {
+        dailyTokenLimit: limit,
+        usedToday: outcome.spentToday,
+        reservedTokens: outcome.reservedTokens,
+      }, secondsToUtcMidnight(now));
+    }
+    throw new ChatError('rate_limited', `At most ${maxConcurrentTurns} turns of one caller run at once; try again when one has finished.`, {
+      maxConcurrentTurns,
+      turnsInFlight: outcome.turnsInFlight,
+    }, Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1_000) / 1_000)));
+  }
+
+  /** For a turn that reserved but did not start: a reservation left behind only expires, so a failure is logged. */
+  async #release(userId: string, turnId: string): Promise<void> {
+    await this.#o.reservations.release(userId, turnId, this.#o.clock.now())
+      .catch((error: unknown) => this.#o.log?.('could not release the reservation of a turn that did not start; it expires with its lease', error));
   }
 
   /**
@@ -176,7 +203,14 @@ export class ChatTurns {
   async #run(
     userId: string, p: Prepared, placeholder: Message, request: TurnRequest, queue: EventQueue<TurnEvent>,
   ): Promise<TurnOutcomeEvent> {
-    const deadline = Date.parse(placeholder.leaseUntil ?? '') - 1000;
+    // Every wait of the model call (a slot, retries, silence before or after the first byte) ends before the lease:
+    // once the lock is free another turn may start in this conversation, and two replies must never stream at once.
+    const deadline = Date.parse(placeholder.leaseUntil ?? '') - LEASE_MARGIN_MS;
+    const lease = new AbortController();
+    const leaseTimer = setTimeout(
+      () => lease.abort(new UpstreamError('upstream_timeout', 'The turn ran longer than its lease (TURN_LOCK_SECONDS) and was stopped; the reply so far is kept.')),
+      Math.max(0, deadline - this.#o.clock.now().getTime()),
+    );
     let content = '';
     let finishReason: FinishReason | null = null;
     let reported: ModelUsage | null = null;
@@ -188,15 +222,16 @@ export class ChatTurns {
     );
     try {
       const stream = await this.#o.model.stream({
-        messages: p.prompt, settings: p.settings, ...(request.extra ? { extra: request.extra } : {}),
+        messages: p.prompt, settings: p.settings, ...(request.extra ? { extra: request.extra } : {}), signal: lease.signal,
       });
       for await (const event of stream) {
+        // A model that ignored the signal is still not relayed past the lease.
+        if (lease.signal.aborted) throw lease.signal.reason;
         if (event.type === 'delta') {
           if (!event.content) continue;
           content += event.content;
           queue.push({ type: 'delta', content: event.content });
           checkpoints.offer(content);
-          if (this.#o.clock.now().getTime() > deadline) throw new UpstreamError('upstream_timeout', 'The turn ran longer than its lease.');
         } else {
           finishReason = event.finishReason;
           reported = event.usage;
@@ -204,6 +239,8 @@ export class ChatTurns {
       }
     } catch (error) {
       failure = asChatError(error);
+    } finally {
+      clearTimeout(leaseTimer);
     }
     await checkpoints.settled();
 
@@ -242,16 +279,19 @@ export class ChatTurns {
 
   /**
    * Records usage first (the tokens are spent once the model has answered, even if what follows fails), then the
-   * assistant message, then the conversation's totals and lock. Store failures are retried, then logged.
+   * assistant message beside the release of the turn's reservation, then the conversation's totals and lock. Store
+   * failures are retried, then logged.
    */
   async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<boolean> {
     const conversationId = p.conversation.id;
-    if (usage) {
-      await this.#retry('usage', () => this.#o.ledger.record(userId, {
-        turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage,
-      }));
-    }
-    const stored = await this.#retry('assistant message', () => this.#o.store.putMessage(message));
+    const recorded = !usage || await this.#retry('usage', () => this.#o.ledger.record(userId, {
+      turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage,
+    }));
+    const [stored] = await Promise.all([
+      this.#retry('assistant message', () => this.#o.store.putMessage(message)),
+      // Only once the usage is recorded: until then the reservation is what counts this turn's tokens (it expires).
+      recorded ? this.#retry('reservation release', () => this.#o.reservations.release(userId, message.turnId, at)) : null,
+    ]);
     await this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
       turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: at.toISOString(),
     }));
@@ -307,6 +347,8 @@ const HISTORY_PAGE_SIZE = 100;
 /** Older pages, read one after another only while a prompt could still reach them: few, so large. */
 const OLDER_PAGE_SIZE = 1_000;
 const DEFAULT_CHECKPOINT_MS = 5_000;
+/** How long before its lease a turn stops: room to store the reply and free the lock while the lease still holds. */
+const LEASE_MARGIN_MS = 1_000;
 
 function isLive(conversation: Conversation, now: Date): boolean {
   return conversation.activeTurn !== null && Date.parse(conversation.activeTurn.expiresAt) > now.getTime();

@@ -19,10 +19,11 @@ export interface DayUsage {
 
 /**
  * The per-caller token ledger. `record` is idempotent by turn id: a turn is counted once however often it is
- * recorded. It survives the deletion of the conversation the tokens were spent in.
+ * recorded, and a recorded turn is in every total read after it (no total is kept apart from what was recorded).
+ * It survives the deletion of the conversation the tokens were spent in.
  */
 export interface UsageLedger {
-  /** Total tokens the caller has spent on that UTC day (one point read). */
+  /** Total tokens the caller has spent on that UTC day. */
   tokensOn(userId: string, day: string): Promise<number>;
   record(userId: string, entry: UsageEntry): Promise<void>;
   /** Per-day rows for the days in [from, to] that have usage, oldest first. */

@@ -39,7 +39,43 @@ type Headers = Readonly<Record<string, string>>;
 const INFO_RETRY_AFTER_FAILURE_MS = 60_000;
 const ERROR_BODY_LIMIT = 64 * 1024;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or rejects with the signal's reason as soon as it is aborted. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    signal?.throwIfAborted();
+    const abort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
+
+/**
+ * The events until `signal` is aborted: then `cut` tears the stream down upstream and the iterator throws the
+ * signal's reason, whatever the stream below made of the broken connection.
+ */
+async function* untilAborted<T>(events: AsyncGenerator<T>, signal: AbortSignal | undefined, cut: () => void): AsyncGenerator<T> {
+  if (!signal) return yield* events;
+  signal.addEventListener('abort', cut, { once: true });
+  // Aborted before the first read: the stream below still starts, so that its own clean-up frees the slot.
+  if (signal.aborted) cut();
+  try {
+    for await (const event of events) {
+      signal.throwIfAborted();
+      yield event;
+    }
+    signal.throwIfAborted();
+  } catch (error) {
+    throw signal.aborted ? signal.reason : error;
+  } finally {
+    signal.removeEventListener('abort', cut);
+  }
+}
 
 function isLoopback(endpoint: string): boolean {
   const { protocol, hostname } = new URL(endpoint);
@@ -101,7 +137,8 @@ export class InferenceChatModel implements ChatModel {
   }
 
   async stream(request: CompletionRequest): Promise<AsyncIterable<CompletionEvent>> {
-    const release = await this.#limiter.acquire(this.#options.firstByteTimeoutMs);
+    const { signal } = request;
+    const release = await this.#limiter.acquire(this.#options.firstByteTimeoutMs, signal);
     if (!release) {
       throw new UpstreamError('upstream_unavailable', 'Too many model calls are in flight on this instance; try again shortly.', 1);
     }
@@ -113,7 +150,11 @@ export class InferenceChatModel implements ChatModel {
       throw error;
     }
     const { body, controller, firstByteDeadline } = opened;
-    return completionEvents(createSseStream(body), {
+    const cut = (): void => {
+      controller.abort();
+      body.destroy();
+    };
+    return untilAborted(completionEvents(createSseStream(body), {
       firstEventDeadline: firstByteDeadline,
       idleTimeoutMs: this.#options.idleTimeoutMs,
       close: (clean) => {
@@ -132,7 +173,7 @@ export class InferenceChatModel implements ChatModel {
         controller.abort();
         body.destroy(new Error('The model stream timed out.'));
       },
-    });
+    }), signal, cut);
   }
 
   info(): Promise<ModelInfo | null> {
@@ -188,9 +229,13 @@ export class InferenceChatModel implements ChatModel {
     // The SDK only sends this header from the per-request `headers` option.
     const headers = hasExtra ? { 'extra-parameters': 'pass-through' as const } : undefined;
     const maxAttempts = this.#options.maxAttempts ?? 8;
+    const { signal } = request;
     let waited = 0;
     for (let attempt = 1; ; attempt += 1) {
+      signal?.throwIfAborted();
       const controller = new AbortController();
+      const abort = (): void => controller.abort();
+      signal?.addEventListener('abort', abort, { once: true });
       const firstByteDeadline = Date.now() + this.#options.firstByteTimeoutMs;
       const timer = setTimeout(() => controller.abort(), this.#options.firstByteTimeoutMs);
       let status: number;
@@ -210,6 +255,7 @@ export class InferenceChatModel implements ChatModel {
         responseHeaders = res.headers;
         text = await readErrorBody(res.body);
       } catch (error) {
+        if (signal?.aborted) throw signal.reason;
         if (controller.signal.aborted) {
           throw new UpstreamError('upstream_timeout', `The model did not answer within ${this.#options.firstByteTimeoutMs} ms.`);
         }
@@ -217,6 +263,7 @@ export class InferenceChatModel implements ChatModel {
         throw new UpstreamError('upstream_unavailable', 'The model endpoint could not be reached.');
       } finally {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abort);
       }
 
       const { message } = errorBodyFields(text);
@@ -225,7 +272,7 @@ export class InferenceChatModel implements ChatModel {
       const asked = retryDelayMs(lookup(responseHeaders));
       const delay = asked ?? Math.min(500 * 2 ** (attempt - 1), 8_000);
       if (attempt < maxAttempts && waited + delay <= this.#options.retryBudgetMs) {
-        await sleep(delay);
+        await sleep(delay, signal);
         waited += delay;
         continue;
       }

@@ -1,27 +1,12 @@
-import type { Container, JSONObject } from '@azure/cosmos';
+import type { Container } from '@azure/cosmos';
 import type { DayUsage, UsageEntry, UsageLedger } from '../chat/UsageLedger.js';
-import { StoreUnavailableError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
-import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { queryPartition } from './cosmosQuery.js';
-import { RecentMap } from './RecentMap.js';
 
-/** One document per caller per UTC day: the day's totals, what the quota check reads. */
-interface UsageDayDocument {
-  id: string;
-  userId: string;
-  type: 'usageDay';
-  day: string;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  requests: number;
-  /** Only on days written before 2026-11-26 (each turn listed), and empty since: see `record`. */
-  turns?: Record<string, unknown>;
-  _etag?: string | undefined;
-}
-
-/** One document per turn: what makes `record` count a turn once, and what the day's totals can be rebuilt from. */
+/**
+ * One document per turn that used tokens: the ledger itself. Its id derives from the turn id, so it is created
+ * exactly once however often (or from however many instances) the turn is recorded.
+ */
 interface UsageTurnDocument {
   id: string;
   userId: string;
@@ -36,29 +21,38 @@ interface UsageTurnDocument {
   estimated?: boolean;
 }
 
-const ATTEMPTS = 10;
-/** Day documents remembered from their last read or write (null: read and absent), so recording a turn usually needs no read. */
-const REMEMBERED_DAYS = 1024;
-
-function dayId(day: string): string {
-  return `usage_${day}`;
+/** What a day's row is built from: a turn's document, or a day's totals written by an earlier version. */
+interface UsageRow {
+  type: 'usageTurn' | 'usageDay';
+  day: string;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** `usageDay` only. */
+  requests?: number;
 }
 
 /**
- * The usage ledger in the chat container. Recording a turn is one transactional batch: create the turn's document
- * (which fails if the turn was counted already) and add it to the day's totals (a replace conditional on the etag).
- * The day document stays the same small size however many turns the day has; the quota check is one point read.
+ * The usage ledger in the chat container. Recording a turn is one create, which cannot conflict with another
+ * turn's: nothing is read, nothing is replaced, so no burst of concurrent turns can make it give up. Totals are
+ * computed from the turn documents when asked (a SUM for the quota check, a range query for `GET /api/usage`), so
+ * they always equal them. Earlier versions also kept a `usageDay` document per day, replaced under an etag; those
+ * are read for the days they cover but never written.
  */
 export class CosmosUsageLedger implements UsageLedger {
   readonly #container: Container;
-  readonly #remembered = new RecentMap<string, UsageDayDocument | null>(REMEMBERED_DAYS);
 
   constructor(container: Container) {
     this.#container = container;
   }
 
   async tokensOn(userId: string, day: string): Promise<number> {
-    return (await this.#read(userId, day))?.totalTokens ?? 0;
+    const [sum] = await queryPartition<number | undefined>(
+      this.#container, userId,
+      'SELECT VALUE SUM(c.totalTokens) FROM c WHERE c.userId = @userId AND c.type = "usageTurn" AND c.day = @day',
+      { day },
+    );
+    return typeof sum === 'number' ? sum : 0;
   }
 
   async record(userId: string, entry: UsageEntry): Promise<void> {
@@ -68,78 +62,45 @@ export class CosmosUsageLedger implements UsageLedger {
       conversationId: entry.conversationId, model: entry.model, promptTokens, completionTokens, totalTokens,
       ...(estimated ? { estimated: true } : {}),
     };
-    for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
-      // First try: the day as this instance last saw it (a stale copy costs one failed batch and a read).
-      const recalled = attempt === 0 ? this.#recall(userId, entry.day) : undefined;
-      const known = recalled === undefined ? await this.#read(userId, entry.day) : recalled;
-      const day: UsageDayDocument = known ?? {
-        id: dayId(entry.day), userId, type: 'usageDay', day: entry.day, promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0,
-        // Never read or extended now; kept so that a rollback to the version that listed every turn here still works.
-        turns: {},
-      };
-      const next: UsageDayDocument = {
-        ...day,
-        promptTokens: day.promptTokens + promptTokens,
-        completionTokens: day.completionTokens + completionTokens,
-        totalTokens: day.totalTokens + totalTokens,
-        requests: day.requests + 1,
-      };
-      const writes: BatchWrite[] = [
-        { kind: 'create', body: turn as unknown as JSONObject },
-        known?._etag
-          ? { kind: 'replace', body: next as unknown as JSONObject, ifMatch: known._etag, original: known as unknown as JSONObject }
-          : { kind: 'create', body: next as unknown as JSONObject },
-      ];
-      const outcome = await transactionalBatch(this.#container, userId, writes);
-      if (outcome.ok) {
-        const stored = outcome.results[1]?.resourceBody as UsageDayDocument | undefined;
-        const etag = outcome.results[1]?.eTag;
-        if (stored?._etag || etag) this.#remember(userId, entry.day, stored ?? { ...next, _etag: etag });
-        else this.#remembered.delete(`${userId}\n${entry.day}`);
-        return;
-      }
-      // The turn's document exists: it was counted already (a retried settle).
-      if (outcome.failedIndex === 0 && outcome.status === 409) return;
-      // 412: another turn of this caller counted first; 409: the day's document was created meanwhile. Read again.
-      if (outcome.failedIndex === 1 && [404, 409, 412].includes(outcome.status)) continue;
-      throw new StoreUnavailableError(`The usage could not be stored (status ${outcome.status}).`);
+    try {
+      await this.#container.items.create(turn);
+    } catch (error) {
+      // Already there: this turn was recorded before (a retried settle whose first answer was lost, a replay).
+      if (cosmosStatus(error) === 409) return;
+      await guard(() => Promise.reject(error));
     }
-    throw new Error(`usage for turn ${entry.turnId} kept conflicting`);
   }
 
   async days(userId: string, from: string, to: string): Promise<readonly DayUsage[]> {
-    const rows = await queryPartition<Pick<UsageDayDocument, 'day' | 'promptTokens' | 'completionTokens' | 'totalTokens' | 'requests'>>(
+    const rows = await queryPartition<UsageRow>(
       this.#container, userId,
-      'SELECT c.day, c.promptTokens, c.completionTokens, c.totalTokens, c.requests FROM c ' +
-        'WHERE c.userId = @userId AND c.type = "usageDay" AND c.day >= @from AND c.day <= @to',
+      'SELECT c.type, c.day, c.promptTokens, c.completionTokens, c.totalTokens, c.requests FROM c ' +
+        'WHERE c.userId = @userId AND c.type IN ("usageTurn", "usageDay") AND c.day >= @from AND c.day <= @to',
       { from, to },
     );
-    return rows
-      .map(({ day, promptTokens, completionTokens, totalTokens, requests }) => ({ date: day, promptTokens, completionTokens, totalTokens, requests }))
-      .sort((a, b) => a.date.localeCompare(b.date));
-  }
-
-  async #read(userId: string, day: string): Promise<UsageDayDocument | null> {
-    try {
-      const { resource } = await this.#container.item(dayId(day), userId).read<UsageDayDocument>();
-      this.#remember(userId, day, resource ?? null);
-      return resource ?? null;
-    } catch (error) {
-      if (cosmosStatus(error) === 404) {
-        this.#remember(userId, day, null);
-        return null;
+    const turns = new Map<string, DayUsage>();
+    const legacy = new Map<string, DayUsage>();
+    for (const row of rows) {
+      const { day, promptTokens, completionTokens, totalTokens } = row;
+      if (row.type === 'usageDay') {
+        legacy.set(day, { date: day, promptTokens, completionTokens, totalTokens, requests: row.requests ?? 0 });
+        continue;
       }
-      return guard(() => Promise.reject(error));
+      const sum = turns.get(day) ?? { date: day, promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0 };
+      turns.set(day, {
+        date: day,
+        promptTokens: sum.promptTokens + promptTokens,
+        completionTokens: sum.completionTokens + completionTokens,
+        totalTokens: sum.totalTokens + totalTokens,
+        requests: sum.requests + 1,
+      });
     }
-  }
-
-  /** The remembered day (null: known absent), or undefined when this instance has not seen it. */
-  #recall(userId: string, day: string): UsageDayDocument | null | undefined {
-    const doc = this.#remembered.get(`${userId}\n${day}`);
-    return doc ? { ...doc } : doc;
-  }
-
-  #remember(userId: string, day: string, doc: UsageDayDocument | null): void {
-    this.#remembered.set(`${userId}\n${day}`, doc ? { ...doc } : null);
+    // A day written before turn documents existed has only its totals; since then every turn has its document, and
+    // a day's old totals can only have missed turns (the contention this ledger removes), never held extra ones.
+    for (const [day, old] of legacy) {
+      const counted = turns.get(day);
+      if (!counted || old.totalTokens > counted.totalTokens) turns.set(day, old);
+    }
+    return [...turns.values()].sort((a, b) => a.date.localeCompare(b.date));
   }
 }

@@ -52,4 +52,23 @@ describe('ConcurrencyLimiter', () => {
   it('refuses a limit below one', () => {
     expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
   });
+
+  it('takes a waiter whose signal is aborted out of the queue with the signal\'s reason, and keeps the slot for the next', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const held = (await limiter.acquire())!;
+    const lease = new AbortController();
+    const abandoned = limiter.acquire(Number.POSITIVE_INFINITY, lease.signal);
+    const next = limiter.acquire();
+    expect(limiter.queued).toBe(2);
+    const reason = new Error('lease lost');
+    lease.abort(reason);
+    await expect(abandoned).rejects.toBe(reason);
+    expect(limiter.queued).toBe(1);
+    held();
+    const release = await next;
+    expect(limiter.inFlight).toBe(1);
+    release?.();
+    expect(limiter.inFlight).toBe(0);
+    await expect(limiter.acquire(10, lease.signal)).rejects.toBe(reason);
+  });
 });

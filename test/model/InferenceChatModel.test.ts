@@ -1,4 +1,4 @@
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UpstreamError } from '../../src/chat/errors.js';
 import type { CompletionEvent, CompletionRequest } from '../../src/chat/ports.js';
 import { InferenceChatModel, type InferenceChatModelOptions } from '../../src/model/InferenceChatModel.js';
@@ -275,5 +275,53 @@ describe('InferenceChatModel against the Phi simulator', () => {
     }
     expect(m.load.inFlight).toBe(0);
     expect((await run(m)).end?.finishReason).toBe('stop');
+  });
+
+  describe('an aborted signal', () => {
+    const hi: CompletionRequest = { messages: [{ role: 'user', content: 'hi' }], settings: { maxTokens: 100 } };
+
+    it('closes a started stream upstream, makes the iterator throw its reason and frees the slot', async () => {
+      const m = model({ maxConcurrency: 1 });
+      sim.faults.next({ kind: 'chunkDelayMs', ms: 200 });
+      const lease = new AbortController();
+      const reason = new UpstreamError('upstream_timeout', 'lease lost');
+      const outcome = run(m, { ...hi, signal: lease.signal });
+      await vi.waitFor(() => expect(sim.openCompletions).toBe(1));
+      lease.abort(reason);
+      const { error, end, deltas } = await outcome;
+      expect(error).toBe(reason);
+      expect(end).toBeUndefined();
+      expect(deltas.length).toBeLessThan(10);
+      await vi.waitFor(() => expect(sim.completionRequests[0]!.closedAt).toBeDefined());
+      expect(m.load.inFlight).toBe(0);
+    });
+
+    it('rejects a pending request, a retry wait and a wait for a slot with its reason', async () => {
+      const m = model({ maxConcurrency: 1 });
+      const reason = new Error('lease lost');
+      // A pending request: the first byte never comes in time.
+      sim.faults.next({ kind: 'firstByteDelayMs', ms: 3_000 });
+      const pending = new AbortController();
+      const first = m.stream({ ...hi, signal: pending.signal });
+      await vi.waitFor(() => expect(sim.openCompletions).toBe(1));
+      pending.abort(reason);
+      await expect(first).rejects.toBe(reason);
+      // A retry wait: throttled with a long retry-after.
+      sim.faults.next({ kind: 'status', status: 429, retryAfterMs: 3_000 });
+      const retrying = new AbortController();
+      const second = m.stream({ ...hi, signal: retrying.signal });
+      await vi.waitFor(() => expect(sim.completionRequests.at(-1)?.status).toBe(429));
+      retrying.abort(reason);
+      await expect(second).rejects.toBe(reason);
+      expect(sim.completionRequests).toHaveLength(2);
+      // A wait for a slot: the only slot is held by a stream nobody reads yet.
+      const holder = await m.stream(hi);
+      const waiting = new AbortController();
+      const third = m.stream({ ...hi, signal: waiting.signal });
+      waiting.abort(reason);
+      await expect(third).rejects.toBe(reason);
+      for await (const _ of holder) { /* read out */ }
+      expect(m.load).toEqual({ inFlight: 0, queued: 0 });
+    });
   });
 });

@@ -18,7 +18,8 @@ const LOCK_SECONDS = 30;
 beforeAll(async () => {
   t = await startTestApp({
     storeProxy: true,
-    env: { SSE_PING_INTERVAL_MS: '200', TURN_LOCK_SECONDS: String(LOCK_SECONDS) },
+    // Timeouts short enough for a 30 s lock (config refuses a lock shorter than the waits they allow).
+    env: { SSE_PING_INTERVAL_MS: '200', TURN_LOCK_SECONDS: String(LOCK_SECONDS), PHI_FIRST_BYTE_TIMEOUT_MS: '5000', PHI_IDLE_TIMEOUT_MS: '5000' },
     simulator: { replyWords: 30 },
   });
   t.clock.set('2026-06-01T12:00:00Z');
@@ -44,9 +45,12 @@ async function storedConversation(conversationId: string): Promise<Record<string
   return resource!;
 }
 
+/** The caller's ledger for the day, summed from its turn documents straight from the store. */
 async function ledgerDay(): Promise<{ totalTokens: number } | undefined> {
-  const { resource } = await direct.item('usage_2026-06-01', USER).read<{ totalTokens: number }>();
-  return resource;
+  const { resources } = await direct.items
+    .query<number>({ query: 'SELECT VALUE SUM(c.totalTokens) FROM c WHERE c.userId = @u AND c.type = "usageTurn" AND c.day = "2026-06-01"', parameters: [{ name: '@u', value: USER }] })
+    .fetchAll();
+  return typeof resources[0] === 'number' ? { totalTokens: resources[0] } : undefined;
 }
 
 /**

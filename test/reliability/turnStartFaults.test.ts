@@ -40,8 +40,9 @@ beforeAll(async () => {
   }) as ConversationStore;
   const s = t.services;
   const turns = new ChatTurns({
-    store: flaky, conversations: s.conversations, model: s.model, ledger: s.ledger, clock: s.clock,
+    store: flaky, conversations: s.conversations, model: s.model, ledger: s.ledger, reservations: s.reservations, clock: s.clock,
     tokenizerFor: (spec) => tokenizerFor(spec.tokenizer), turnLockSeconds: s.config.limits.turnLockSeconds,
+    userMaxConcurrentTurns: s.config.limits.userMaxConcurrentTurns,
   });
   useServices({ ...s, store: flaky, turns });
 });

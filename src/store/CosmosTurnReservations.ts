@@ -1,0 +1,161 @@
+import type { Container } from '@azure/cosmos';
+import { decideReservation, liveReservations, releaseReservation } from '../chat/decideReservation.js';
+import { StoreUnavailableError } from '../chat/errors.js';
+import type { Reservation, ReservationLimits, ReservationOutcome, TurnReservations } from '../chat/TurnReservations.js';
+import { cosmosStatus, guard } from './cosmosErrors.js';
+
+/** The caller's calls in flight: one small document in the caller's partition, changed only under its etag. */
+interface InFlightDocument {
+  id: typeof IN_FLIGHT_ID;
+  userId: string;
+  type: 'inFlight';
+  reservations: Reservation[];
+  _etag?: string;
+}
+
+type Operation =
+  | { readonly kind: 'reserve'; readonly reservation: Reservation; readonly limits: ReservationLimits; readonly day: string; readonly now: Date }
+  | { readonly kind: 'release'; readonly id: string; readonly now: Date };
+
+interface Pending {
+  readonly operation: Operation;
+  readonly resolve: (outcome: ReservationOutcome) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+const IN_FLIGHT_ID = 'inFlight';
+/** Conditional writes tried per group before giving up (a refusal at start, an error at release). */
+const ATTEMPTS = 8;
+const BASE_BACKOFF_MS = 8;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const CONTENDED: ReservationOutcome = { taken: false, reason: 'rate_limited', spentToday: 0, reservedTokens: 0, turnsInFlight: 0, retryAfterMs: 1_000 };
+
+/**
+ * Reservations in the caller's `inFlight` document. Each change is read, decide, replace with `If-Match` (create
+ * for the first): two instances can never both take the last slot or the last tokens, and a 412 is retried with
+ * jittered backoff. The spent tokens are read *after* the document: a call that settled before that read removed
+ * its reservation only after its usage was recorded, so it is counted one way or the other; one that settles later
+ * changes the etag and the write is retried. On one instance, changes for the same caller are applied in groups
+ * (everything that queued while the previous write was out goes into the next one), so a burst of one caller's
+ * turns costs a few writes instead of a storm of conflicts.
+ */
+export class CosmosTurnReservations implements TurnReservations {
+  readonly #container: Container;
+  readonly #spentOn: (userId: string, day: string) => Promise<number>;
+  /** Per caller, what waits for the next write; present while a group is being written. */
+  readonly #queues = new Map<string, Pending[]>();
+
+  /** `spentOn` is the ledger's total for the day (read only when a limit is set). */
+  constructor(container: Container, spentOn: (userId: string, day: string) => Promise<number>) {
+    this.#container = container;
+    this.#spentOn = spentOn;
+  }
+
+  reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome> {
+    return this.#enqueue(userId, { kind: 'reserve', reservation, limits, day, now });
+  }
+
+  async release(userId: string, id: string, now: Date): Promise<void> {
+    await this.#enqueue(userId, { kind: 'release', id, now });
+  }
+
+  #enqueue(userId: string, operation: Operation): Promise<ReservationOutcome> {
+    return new Promise((resolve, reject) => {
+      const queued = this.#queues.get(userId);
+      if (queued) {
+        queued.push({ operation, resolve, reject });
+        return;
+      }
+      this.#queues.set(userId, [{ operation, resolve, reject }]);
+      void this.#drain(userId);
+    });
+  }
+
+  async #drain(userId: string): Promise<void> {
+    for (;;) {
+      const group = this.#queues.get(userId) ?? [];
+      if (group.length === 0) {
+        this.#queues.delete(userId);
+        return;
+      }
+      this.#queues.set(userId, []);
+      try {
+        const outcomes = await this.#apply(userId, group.map((p) => p.operation));
+        group.forEach((p, i) => p.resolve(outcomes[i]!));
+      } catch (error) {
+        for (const p of group) p.reject(error);
+      }
+    }
+  }
+
+  /** One conditional write for the whole group, retried on a concurrent change. */
+  async #apply(userId: string, operations: readonly Operation[]): Promise<ReservationOutcome[]> {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
+      if (attempt > 0) await sleep(BASE_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random()));
+      const doc = await this.#read(userId);
+      const spent = new Map<string, Promise<number>>();
+      const spentOn = (day: string): Promise<number> => {
+        if (!spent.has(day)) spent.set(day, this.#spentOn(userId, day));
+        return spent.get(day)!;
+      };
+      const before = doc?.reservations ?? [];
+      let open: readonly Reservation[] = before;
+      const outcomes: ReservationOutcome[] = [];
+      for (const op of operations) {
+        if (op.kind === 'release') {
+          open = releaseReservation(open, op.id, op.now);
+          outcomes.push({ taken: true });
+          continue;
+        }
+        const spentToday = op.limits.dailyTokenLimit === undefined ? 0 : await spentOn(op.day);
+        const decision = decideReservation(open, spentToday, op.reservation, op.limits, op.now);
+        open = decision.open;
+        outcomes.push(decision.outcome);
+      }
+      // Nothing added or removed (only refusals, repeats, releases of what is gone): nothing to write. Expired
+      // entries are dropped with the next write that has a reason to happen.
+      const now = operations[operations.length - 1]!.now;
+      if (sameIds(liveReservations(before, now), open)) return outcomes;
+      if (await this.#write(userId, doc, [...open])) return outcomes;
+    }
+    if (operations.some((op) => op.kind === 'release')) {
+      throw new StoreUnavailableError('The reservations of this caller kept changing; the reservation expires with its lease.');
+    }
+    return operations.map(() => CONTENDED);
+  }
+
+  async #read(userId: string): Promise<InFlightDocument | null> {
+    try {
+      const { resource } = await this.#container.item(IN_FLIGHT_ID, userId).read<InFlightDocument>();
+      return resource ?? null;
+    } catch (error) {
+      if (cosmosStatus(error) === 404) return null;
+      return guard(() => Promise.reject(error));
+    }
+  }
+
+  /** False when another writer came first (412, or 409 for a document created meanwhile). */
+  async #write(userId: string, doc: InFlightDocument | null, reservations: Reservation[]): Promise<boolean> {
+    const next: InFlightDocument = { id: IN_FLIGHT_ID, userId, type: 'inFlight', reservations };
+    try {
+      // A caller with nothing in flight has no document: nothing is left behind by a turn, and nothing to sweep.
+      if (reservations.length === 0) {
+        if (doc) await this.#container.item(IN_FLIGHT_ID, userId).delete({ accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
+      } else if (doc?._etag) {
+        await this.#container.item(IN_FLIGHT_ID, userId).replace(next, { accessCondition: { type: 'IfMatch', condition: doc._etag } });
+      } else {
+        await this.#container.items.create(next);
+      }
+      return true;
+    } catch (error) {
+      const status = cosmosStatus(error);
+      if (status === 412 || status === 409 || status === 404) return false;
+      return guard(() => Promise.reject(error));
+    }
+  }
+}
+
+function sameIds(a: readonly Reservation[], b: readonly Reservation[]): boolean {
+  return a.length === b.length && a.every((r, i) => r.id === b[i]?.id);
+}

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Reservation } from '../../src/chat/TurnReservations.js';
+import { CosmosTurnReservations } from '../../src/store/CosmosTurnReservations.js';
+import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
+import { startTestStore, type TestStore } from '../support/embeddedStore.js';
+
+let s: TestStore;
+const DAY = '2026-06-02';
+const NOW = new Date(`${DAY}T12:00:00Z`);
+const LEASE = new Date(NOW.getTime() + 600_000).toISOString();
+
+beforeAll(async () => {
+  s = await startTestStore();
+});
+afterAll(() => s.close());
+
+/** Two instances of the service: separate ledgers and reservation writers over the same container. */
+function instances(): { ledger: CosmosUsageLedger; reservations: CosmosTurnReservations }[] {
+  return [0, 1].map(() => {
+    const ledger = new CosmosUsageLedger(s.container);
+    return { ledger, reservations: new CosmosTurnReservations(s.container, (u, d) => ledger.tokensOn(u, d)) };
+  });
+}
+
+const reservation = (id: string, tokens: number, expiresAt = LEASE): Reservation => ({ id, tokens, expiresAt, turn: true });
+
+async function inFlightDocument(userId: string): Promise<{ reservations: Reservation[] } | undefined> {
+  try {
+    return (await s.container.item('inFlight', userId).read<{ reservations: Reservation[] }>()).resource;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('CosmosTurnReservations', () => {
+  it('never lets two instances take more than the limit allows, however many reserve at once', async () => {
+    const user = 'reserve-limit';
+    const [a, b] = instances();
+    const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) =>
+      (i % 2 ? a! : b!).reservations.reserve(user, reservation(`t${i}`, 10), { dailyTokenLimit: 95, maxConcurrentTurns: 1000 }, DAY, NOW)));
+    const taken = outcomes.filter((o) => o.taken).length;
+    // 10 tokens each against 95: the 10th crosses the limit and is the last one taken.
+    expect(taken).toBe(10);
+    expect(outcomes.filter((o) => !o.taken).every((o) => !o.taken && ['quota_exceeded', 'rate_limited'].includes(o.reason))).toBe(true);
+    expect((await inFlightDocument(user))?.reservations).toHaveLength(10);
+  });
+
+  it('caps the turns in flight across instances and frees a place on release', async () => {
+    const user = 'reserve-cap';
+    const [a, b] = instances();
+    const limits = { dailyTokenLimit: undefined, maxConcurrentTurns: 3 };
+    const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a! : b!).reservations.reserve(user, reservation(`t${i}`, 1), limits, DAY, NOW)));
+    const takenIds = outcomes.flatMap((o, i) => (o.taken ? [`t${i}`] : []));
+    expect(takenIds).toHaveLength(3);
+    expect(outcomes.filter((o) => !o.taken).map((o) => !o.taken && o.reason)).toEqual(Array(9).fill('rate_limited'));
+
+    await b!.reservations.release(user, takenIds[0]!, NOW);
+    expect((await a!.reservations.reserve(user, reservation('late', 1), limits, DAY, NOW)).taken).toBe(true);
+    expect((await b!.reservations.reserve(user, reservation('later', 1), limits, DAY, NOW)).taken).toBe(false);
+  });
+
+  it("counts a settled call's usage once it is released: spent tokens and reservations are never both missed", async () => {
+    const user = 'reserve-settle';
+    const [a, b] = instances();
+    const limits = { dailyTokenLimit: 100, maxConcurrentTurns: 10 };
+    expect((await a!.reservations.reserve(user, reservation('first', 60), limits, DAY, NOW)).taken).toBe(true);
+    // It settles as a settle does: usage recorded, then the reservation released.
+    await a!.ledger.record(user, { turnId: 'first', conversationId: 'c', model: 'm', day: DAY, usage: { promptTokens: 50, completionTokens: 20, totalTokens: 70 } });
+    await a!.reservations.release(user, 'first', NOW);
+    expect((await b!.reservations.reserve(user, reservation('second', 30), limits, DAY, NOW)).taken).toBe(true);
+    expect(await b!.reservations.reserve(user, reservation('third', 1), limits, DAY, NOW)).toMatchObject({ taken: false, reason: 'quota_exceeded', spentToday: 70, reservedTokens: 30 });
+  });
+
+  it('lets a lost instance\'s reservation expire with its lease, and leaves no document once nothing is in flight', async () => {
+    const user = 'reserve-expiry';
+    const [a, b] = instances();
+    const limits = { dailyTokenLimit: undefined, maxConcurrentTurns: 1 };
+    const soon = new Date(NOW.getTime() + 5_000).toISOString();
+    expect((await a!.reservations.reserve(user, reservation('lost', 1, soon), limits, DAY, NOW)).taken).toBe(true);
+    expect((await b!.reservations.reserve(user, reservation('next', 1), limits, DAY, NOW)).taken).toBe(false);
+    const afterLease = new Date(NOW.getTime() + 6_000);
+    expect((await b!.reservations.reserve(user, reservation('next', 1), limits, DAY, afterLease)).taken).toBe(true);
+    // A repeated reserve (a retry) is taken again without a second place.
+    expect((await a!.reservations.reserve(user, reservation('next', 1), limits, DAY, afterLease)).taken).toBe(true);
+    await a!.reservations.release(user, 'next', afterLease);
+    expect(await inFlightDocument(user)).toBeUndefined();
+  });
+});
