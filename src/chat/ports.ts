@@ -44,6 +44,11 @@ export interface CompletionRequest {
   readonly messages: readonly PromptMessage[];
   readonly settings: GenerationSettings;
   readonly extra?: ExtraParameters;
+  /**
+   * Aborting it ends the call: a wait for a slot, a retry wait or a pending request rejects with `signal.reason`;
+   * a started stream is closed upstream and its iterator throws `signal.reason`.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What the service learns from the deployment's `/info`, where it has one. */

@@ -16,24 +16,36 @@ export class ConcurrencyLimiter {
   /**
    * Resolves with a release function once a slot is free, or with null when none came free within `maxWaitMs`
    * (a caller that waits longer than its own deadline gains nothing, and the queue must not grow without bound).
+   * Aborting `signal` while waiting leaves the queue and rejects with `signal.reason`.
    */
-  async acquire(maxWaitMs = Number.POSITIVE_INFINITY): Promise<(() => void) | null> {
+  async acquire(maxWaitMs = Number.POSITIVE_INFINITY, signal?: AbortSignal): Promise<(() => void) | null> {
+    signal?.throwIfAborted();
     if (this.#active < this.#limit) {
       this.#active += 1;
     } else {
       // The releasing caller hands its slot straight to us, so `#active` is unchanged.
-      const granted = await new Promise<boolean>((resolve) => {
-        const grant = () => {
+      const granted = await new Promise<boolean>((resolve, reject) => {
+        const leave = (): void => {
+          const at = this.#waiting.indexOf(grant);
+          if (at >= 0) this.#waiting.splice(at, 1);
           clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+        };
+        const grant = (): void => {
+          leave();
           resolve(true);
+        };
+        const onAbort = (): void => {
+          leave();
+          reject(signal?.reason);
         };
         const timer = Number.isFinite(maxWaitMs)
           ? setTimeout(() => {
-            const at = this.#waiting.indexOf(grant);
-            if (at >= 0) this.#waiting.splice(at, 1);
+            leave();
             resolve(false);
           }, maxWaitMs)
           : undefined;
+        signal?.addEventListener('abort', onAbort, { once: true });
         this.#waiting.push(grant);
       });
       if (!granted) return null;
