@@ -49,6 +49,25 @@ describe('ConcurrencyLimiter', () => {
     expect(limiter.inFlight).toBe(0);
   });
 
+  it('takes an aborted caller off the queue with the signal\'s reason; the next release goes to the one behind it', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const held = (await limiter.acquire())!;
+    const controller = new AbortController();
+    const reason = new Error('gone');
+    const aborted = limiter.acquire(10_000, controller.signal);
+    const behind = limiter.acquire(10_000);
+    controller.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
+    expect(limiter.queued).toBe(1);
+    held();
+    const next = (await behind)!;
+    expect(limiter.inFlight).toBe(1);
+    next();
+    expect(limiter.inFlight).toBe(0);
+    await expect(limiter.acquire(10, AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(limiter.inFlight).toBe(0);
+  });
+
   it('refuses a limit below one', () => {
     expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
   });
