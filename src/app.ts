@@ -78,30 +78,36 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
 
   let model = overrides.model;
   if (!model) {
-    let endpoint = config.phi.endpoint;
-    let apiKey = config.phi.apiKey;
+    let { endpoint, apiKey } = config.phi;
+    const { api, deployment } = config.phi;
     if (!endpoint) {
       const { startPhiSimulator } = await import('../local/phiSimulator/startPhiSimulator.js');
       const simulator = await startPhiSimulator({ modelId: config.phi.model.id, tokenizer: tokenizerFor(config.phi.model.tokenizer) });
       closers.push(() => simulator.close());
-      endpoint = simulator.url;
+      endpoint = api === 'openai' ? simulator.openaiUrl : simulator.url;
       apiKey ??= 'local-simulator';
-      console.log(`[chat] PHI_ENDPOINT is not set: using the bundled Phi simulator at ${endpoint} (${config.phi.model.id}).`);
+      console.log(`[chat] PHI_ENDPOINT is not set: using the bundled Phi simulator at ${endpoint} (${config.phi.model.id}, ${api} wire).`);
     }
-    // Loaded here, not at import: @azure-rest/ai-inference is the heaviest module of the app (~125-240 ms of the
-    // cold start), and registering the functions does not need it.
-    const { InferenceChatModel } = await import('./model/InferenceChatModel.js');
-    model = new InferenceChatModel({
+    const wire = {
       endpoint,
       ...(apiKey ? { apiKey } : { credential: await azureCredential() }),
-      ...(config.phi.deployment ? { deployment: config.phi.deployment } : {}),
       ...(config.phi.tokenScope ? { tokenScope: config.phi.tokenScope } : {}),
       firstByteTimeoutMs: config.phi.firstByteTimeoutMs,
       idleTimeoutMs: config.phi.idleTimeoutMs,
       retryBudgetMs: config.phi.retryBudgetMs,
       maxConcurrency: config.phi.maxConcurrency,
-      logger: { warn: (message) => log(message) },
-    });
+      logger: { warn: (message: string) => log(message) },
+    };
+    // Loaded here, not at import: the model SDKs are the heaviest modules of the app (@azure-rest/ai-inference
+    // ~125-240 ms of the cold start), and registering the functions needs neither.
+    if (api === 'openai') {
+      // loadConfig refuses an openai endpoint without PHI_DEPLOYMENT; the simulator plays the model under its id.
+      const { OpenAIChatModel } = await import('./model/OpenAIChatModel.js');
+      model = new OpenAIChatModel({ ...wire, deployment: deployment ?? config.phi.model.id });
+    } else {
+      const { InferenceChatModel } = await import('./model/InferenceChatModel.js');
+      model = new InferenceChatModel({ ...wire, ...(deployment ? { deployment } : {}) });
+    }
   }
 
   const store = new CosmosConversationStore(container, clock);

@@ -2,14 +2,19 @@ import { DEFAULT_MODEL_ID, MODEL_CATALOG, findModel, type ModelSpec } from './ch
 
 export type AuthMode = 'appservice' | 'jwt' | 'dev';
 
+/** The wire `PHI_ENDPOINT` speaks: the OpenAI v1 API, or the Azure AI model inference API. */
+export type ModelApi = 'openai' | 'inference';
+
 /** Every setting the service reads, validated once at start-up. */
 export interface Config {
   readonly phi: {
     readonly endpoint: string | undefined;
+    /** `PHI_API`: which adapter talks to the endpoint (unset endpoint: the simulator, over this wire). */
+    readonly api: ModelApi;
     readonly apiKey: string | undefined;
     readonly model: ModelSpec;
     readonly deployment: string | undefined;
-    /** Entra ID scope for the model endpoint; unset: the SDK's `https://ml.azure.com/.default`. */
+    /** Entra ID scope for the model endpoint; unset: the adapter's (openai `https://ai.azure.com/.default`, inference the SDK's `https://ml.azure.com/.default`). */
     readonly tokenScope: string | undefined;
     /** Time allowed for the model's first byte before `upstream_timeout`. */
     readonly firstByteTimeoutMs: number;
@@ -105,6 +110,15 @@ function authMode(env: Env, deployed: boolean): AuthMode {
   return mode;
 }
 
+/** `PHI_API`, else the endpoint's own hint: an OpenAI v1 base URL ends in `/v1`; no endpoint: the simulator's v1 wire. */
+function modelApi(env: Env, endpoint: string | undefined): ModelApi {
+  const raw = text(env, 'PHI_API');
+  if (raw === undefined) return endpoint === undefined || /\/v1\/?$/.test(new URL(endpoint).pathname) ? 'openai' : 'inference';
+  const api = raw.toLowerCase();
+  if (api !== 'openai' && api !== 'inference') throw new ConfigError('PHI_API', 'openai or inference', raw);
+  return api;
+}
+
 /** Reads and validates every setting; throws a ConfigError with one clear line on the first bad value. */
 export function loadConfig(env: Env = process.env): Config {
   const deployed = text(env, 'WEBSITE_INSTANCE_ID') !== undefined || text(env, 'WEBSITE_SITE_NAME') !== undefined;
@@ -126,6 +140,13 @@ export function loadConfig(env: Env = process.env): Config {
     for (const name of ['PHI_ENDPOINT', 'COSMOS_ENDPOINT']) {
       if (text(env, name) === undefined) throw new ConfigError(name, 'required when running in Azure (the embedded store and simulator are for local runs)', '');
     }
+  }
+  const phiEndpoint = url(env, 'PHI_ENDPOINT');
+  const api = modelApi(env, phiEndpoint);
+  const deployment = text(env, 'PHI_DEPLOYMENT');
+  // The v1 API names the deployment in every request; the simulator plays PHI_MODEL under any name.
+  if (api === 'openai' && phiEndpoint !== undefined && deployment === undefined) {
+    throw new ConfigError('PHI_DEPLOYMENT', 'required when PHI_API=openai (the deployment name, sent as model)', '');
   }
   const origins = (text(env, 'CORS_ALLOWED_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter(Boolean);
   for (const origin of origins) {
@@ -159,10 +180,11 @@ export function loadConfig(env: Env = process.env): Config {
 
   return {
     phi: {
-      endpoint: url(env, 'PHI_ENDPOINT'),
+      endpoint: phiEndpoint,
+      api,
       apiKey: text(env, 'PHI_API_KEY'),
       model,
-      deployment: text(env, 'PHI_DEPLOYMENT'),
+      deployment,
       tokenScope: text(env, 'PHI_TOKEN_SCOPE'),
       ...phiTimeouts,
       maxConcurrency,

@@ -106,6 +106,48 @@ describe('loadConfig: endpoints and values', () => {
   });
 });
 
+describe('loadConfig: PHI_API', () => {
+  it.each([
+    [undefined, 'openai'],
+    ['https://res.openai.azure.com/openai/v1', 'openai'],
+    ['https://res.services.ai.azure.com/openai/v1/', 'openai'],
+    ['http://127.0.0.1:11434/v1', 'openai'],
+    ['https://res.services.ai.azure.com/models', 'inference'],
+    ['https://phi.eastus2.inference.ml.azure.com', 'inference'],
+    ['https://x.example/v1beta', 'inference'],
+  ])('defaults from the endpoint path: %s speaks %s', (endpoint, api) => {
+    const env = endpoint === undefined ? {} : { PHI_ENDPOINT: endpoint, PHI_DEPLOYMENT: 'Phi-4-mini-instruct' };
+    expect(loadConfig(env).phi.api).toBe(api);
+  });
+
+  it('takes PHI_API over the path, in any case, and refuses anything else in one line', () => {
+    expect(loadConfig({ PHI_ENDPOINT: 'https://x.example/v1', PHI_API: 'Inference' }).phi.api).toBe('inference');
+    expect(loadConfig({ PHI_ENDPOINT: 'https://x.example/models', PHI_API: 'openai', PHI_DEPLOYMENT: 'd' }).phi.api).toBe('openai');
+    expect(loadConfig({ PHI_API: 'inference' }).phi.api).toBe('inference');
+    expect(() => loadConfig({ PHI_API: 'azure' })).toThrow(/^PHI_API="azure" is not valid: openai or inference$/);
+  });
+
+  it('needs PHI_DEPLOYMENT with an openai endpoint (one line), not with the simulator or the inference API', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PHI_ENDPOINT: 'https://res.openai.azure.com/openai/v1' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^PHI_DEPLOYMENT="" is not valid: required when PHI_API=openai/);
+    expect((error as Error).message).not.toContain('\n');
+    expect(() => loadConfig({ PHI_ENDPOINT: 'https://x.example/models', PHI_API: 'openai' })).toThrow(/^PHI_DEPLOYMENT=/);
+    expect(loadConfig({ PHI_API: 'openai' }).phi.deployment).toBeUndefined();
+    expect(loadConfig({ PHI_ENDPOINT: 'https://x.example/models' }).phi.deployment).toBeUndefined();
+  });
+
+  it('passes PHI_TOKEN_SCOPE through; unset, each adapter keeps its own default', () => {
+    expect(loadConfig({}).phi.tokenScope).toBeUndefined();
+    expect(loadConfig({ PHI_TOKEN_SCOPE: 'https://cognitiveservices.azure.com/.default' }).phi.tokenScope).toBe('https://cognitiveservices.azure.com/.default');
+  });
+});
+
 describe('local.settings.sample.json (for func start)', () => {
   const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
   const read = new Set([...readFileSync('src/config.ts', 'utf8').matchAll(/(?:text|integer|url)\(env, '([A-Z_]+)'/g)].map((m) => m[1]!));
@@ -120,6 +162,7 @@ describe('local.settings.sample.json (for func start)', () => {
     const config = loadConfig(sample.Values);
     expect(config.auth.mode).toBe('dev');
     expect(config.phi.endpoint).toBeUndefined();
+    expect(config.phi.api).toBe('openai');
     expect(config.cosmos.endpoint).toBeUndefined();
   });
 });

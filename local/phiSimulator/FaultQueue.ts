@@ -2,7 +2,7 @@
 export type RetryAfterHeader = 'retry-after-ms' | 'x-ms-retry-after-ms' | 'retry-after' | 'retry-after-date';
 
 /**
- * One failure the simulator can produce on a `POST /chat/completions`. Faults are data, queued through the
+ * One failure the simulator can produce on a completion request (either wire). Faults are data, queued through the
  * programmatic API, so no prompt text ever triggers one by accident.
  */
 export type Fault =

@@ -8,6 +8,8 @@ export interface CompletionRequestBody {
   readonly stop: readonly string[];
   readonly seed: number | undefined;
   readonly model: string | undefined;
+  /** `stream_options.include_usage`: on the OpenAI v1 wire, usage is sent (as a last chunk) only when asked. */
+  readonly includeUsage: boolean;
 }
 
 /** A body the service would refuse with 400: the message and the offending parameter. */
@@ -32,7 +34,7 @@ export function parseCompletionRequest(raw: string): CompletionRequestBody {
     throw new InvalidBody('The request body is not valid JSON.', null);
   }
   if (!isRecord(body)) throw new InvalidBody('The request body must be a JSON object.', null);
-  const { messages, stream, max_tokens: maxTokens, stop, seed, model } = body;
+  const { messages, stream, max_tokens: maxTokens, stop, seed, model, stream_options: streamOptions } = body;
   if (!Array.isArray(messages) || messages.length === 0) throw new InvalidBody("'messages' must be a non-empty array.", 'messages');
   const parsed = messages.map((m: unknown, i): PromptMessage => {
     if (!isRecord(m) || typeof m.role !== 'string' || !ROLES.has(m.role) || typeof m.content !== 'string') {
@@ -48,6 +50,9 @@ export function parseCompletionRequest(raw: string): CompletionRequestBody {
   if (!Array.isArray(stops) || !stops.every((s) => typeof s === 'string')) throw new InvalidBody("'stop' must be a string or an array of strings.", 'stop');
   if (seed !== undefined && !Number.isInteger(seed)) throw new InvalidBody("'seed' must be an integer.", 'seed');
   if (model !== undefined && typeof model !== 'string') throw new InvalidBody("'model' must be a string.", 'model');
+  if (streamOptions !== undefined && streamOptions !== null && !isRecord(streamOptions)) {
+    throw new InvalidBody("'stream_options' must be an object.", 'stream_options');
+  }
   return {
     messages: parsed,
     stream: stream === true,
@@ -55,5 +60,6 @@ export function parseCompletionRequest(raw: string): CompletionRequestBody {
     stop: stops as string[],
     seed: seed as number | undefined,
     model: model as string | undefined,
+    includeUsage: isRecord(streamOptions) && streamOptions.include_usage === true,
   };
 }

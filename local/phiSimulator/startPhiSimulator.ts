@@ -23,14 +23,25 @@ export interface PhiSimulatorOptions {
   readonly chunkDelayMs?: number;
   /** Words per streamed content chunk (default 1). */
   readonly wordsPerChunk?: number;
-  /** When set, requests must carry it as `api-key` or `Authorization: Bearer`; otherwise any credential passes. */
+  /**
+   * When set, requests must carry it (the inference wire: `api-key` or `Authorization: Bearer`; the OpenAI v1 wire:
+   * `Authorization: Bearer`); otherwise any credential passes.
+   */
   readonly apiKey?: string;
 }
+
+/**
+ * The two chat-completions wires the simulator speaks: the Azure AI model inference API (`/chat/completions` and
+ * `/info` at the root) and the OpenAI v1 API (`…/v1/chat/completions` under any prefix, e.g. `/openai/v1`).
+ */
+export type SimulatedWire = 'openai' | 'inference';
 
 /** One request as the simulator received it, with what it decided. */
 export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
+  /** The wire of a completion request; null for any other request. */
+  readonly wire: SimulatedWire | null;
   readonly query: Readonly<Record<string, string>>;
   readonly headers: IncomingHttpHeaders;
   /** The parsed JSON body, or the raw text when it did not parse (undefined for an empty body). */
@@ -47,6 +58,8 @@ export interface RecordedRequest {
   maxTokens?: number;
   /** True when the request was within the window and generation started. */
   accepted: boolean;
+  /** True when the connection closed before the response was complete: the client hung up (or a drop fault). */
+  closedEarly: boolean;
 }
 
 export interface UsageTotals {
@@ -58,13 +71,16 @@ export interface UsageTotals {
 
 /** A running simulator: its address, its fault queue and what it saw. */
 export interface PhiSimulator {
+  /** The root: the inference wire's endpoint (`PHI_ENDPOINT` with `PHI_API=inference`). */
   readonly url: string;
+  /** `${url}/openai/v1`: an OpenAI v1 base URL, as Foundry shapes it (any prefix ending in `/v1` works). */
+  readonly openaiUrl: string;
   readonly port: number;
   readonly model: ModelSpec;
   readonly faults: FaultQueue;
   /** Every request received, in arrival order. */
   readonly requests: readonly RecordedRequest[];
-  /** Completion requests only (`POST /chat/completions`). */
+  /** Completion requests only, on either wire. */
   readonly completionRequests: readonly RecordedRequest[];
   /** The usage the simulator reported, summed over responses that carried it. */
   readonly usageTotals: Readonly<UsageTotals>;
@@ -141,8 +157,12 @@ class Simulator implements PhiSimulator {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  get openaiUrl(): string {
+    return `${this.url}/openai/v1`;
+  }
+
   get completionRequests(): readonly RecordedRequest[] {
-    return this.requests.filter((r) => r.method === 'POST' && r.path === '/chat/completions');
+    return this.requests.filter((r) => r.wire !== null);
   }
 
   async listen(port: number): Promise<void> {
@@ -178,11 +198,13 @@ class Simulator implements PhiSimulator {
     } catch {
       // kept as text: the completion handler answers 400
     }
-    const isCompletion = req.method === 'POST' && url.pathname === '/chat/completions';
+    const wire = wireOf(req.method, url.pathname);
+    const isCompletion = wire !== null;
     const faults = isCompletion ? this.faults.take() : [];
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
+      wire,
       query: Object.fromEntries(url.searchParams),
       headers: req.headers,
       body,
@@ -190,6 +212,7 @@ class Simulator implements PhiSimulator {
       faults: faults.map((f) => f.kind),
       status: 0,
       accepted: false,
+      closedEarly: false,
     };
     this.requests.push(record);
     if (isCompletion) {
@@ -203,22 +226,25 @@ class Simulator implements PhiSimulator {
     res.on('finish', () => {
       record.status = res.statusCode;
     });
+    res.on('close', () => {
+      if (!res.writableFinished) record.closedEarly = true;
+    });
 
-    if (!this.#authorized(req.headers)) return send(res, 401, statusBody(401));
+    if (!this.#authorized(req.headers, wire)) return send(res, 401, statusBody(401));
     if (req.method === 'GET' && url.pathname === '/info') {
       return send(res, 200, { model_name: this.model.displayName, model_type: 'chat-completions', model_provider_name: 'Microsoft' });
     }
-    if (isCompletion) return this.#complete(raw, faults, record, res);
+    if (wire) return this.#complete(raw, faults, record, res, wire);
     send(res, 404, { error: { code: 'NotFound', message: `No route ${req.method ?? ''} ${url.pathname}.`, status: 404 } });
   }
 
-  #authorized(headers: IncomingHttpHeaders): boolean {
+  #authorized(headers: IncomingHttpHeaders, wire: SimulatedWire | null): boolean {
     const key = this.#options.apiKey;
     if (key === undefined) return true;
-    return headers['api-key'] === key || headers.authorization === `Bearer ${key}`;
+    return (wire !== 'openai' && headers['api-key'] === key) || headers.authorization === `Bearer ${key}`;
   }
 
-  async #complete(raw: string, faults: readonly Fault[], record: RecordedRequest, res: ServerResponse): Promise<void> {
+  async #complete(raw: string, faults: readonly Fault[], record: RecordedRequest, res: ServerResponse, wire: SimulatedWire): Promise<void> {
     const find = <K extends Fault['kind']>(kind: K): Extract<Fault, { kind: K }> | undefined =>
       faults.find((f): f is Extract<Fault, { kind: K }> => f.kind === kind);
 
@@ -238,6 +264,8 @@ class Simulator implements PhiSimulator {
       if (e instanceof InvalidBody) return send(res, 400, invalidRequestBody(e.message, e.param));
       throw e;
     }
+    // The v1 API serves several deployments behind one URL: the body names one.
+    if (wire === 'openai' && !request.model) return send(res, 400, invalidRequestBody('You must provide a model parameter.', 'model'));
     const filter = find('contentFilter');
     if (filter) return send(res, 400, contentFilterBody(filter.codeAtTopLevel === true));
 
@@ -265,7 +293,9 @@ class Simulator implements PhiSimulator {
       if (!noUsage) this.#count(usage);
       return send(res, 200, { ...head, object: 'chat.completion', choices: [choice], ...(noUsage ? {} : { usage }) });
     }
-    await this.#stream(res, faults, head, plan.text, plan.finishReason, usage, noUsage);
+    // The v1 wire sends usage only when asked, in a last chunk of its own; the inference wire on the finish chunk.
+    const usageChunk = wire === 'openai' ? (request.includeUsage ? 'separate' : 'none') : 'onFinish';
+    await this.#stream(res, faults, head, plan.text, plan.finishReason, usage, noUsage ? 'none' : usageChunk);
   }
 
   async #stream(
@@ -275,7 +305,7 @@ class Simulator implements PhiSimulator {
     text: string,
     finishReason: string,
     usage: { prompt_tokens: number; total_tokens: number; completion_tokens: number },
-    noUsage: boolean,
+    usageIn: 'onFinish' | 'separate' | 'none',
   ): Promise<void> {
     const kinds = new Set(faults.map((f) => f.kind));
     const delay = faults.find((f) => f.kind === 'chunkDelayMs')?.ms ?? this.#options.chunkDelayMs ?? 0;
@@ -303,12 +333,12 @@ class Simulator implements PhiSimulator {
       if (i === Math.floor(pieces.length / 2) && kinds.has('chunkWithoutChoices')) frames.push({ data: chunk(undefined) });
     });
     if (!kinds.has('neverEnd')) {
-      if (kinds.has('chunkWithoutChoices')) {
-        frames.push({ data: chunk([choice({ content: '' }, finish)]) });
-        if (!noUsage) frames.push({ data: chunk([], { usage: reported }), usage: reported });
-      } else {
-        frames.push(noUsage ? { data: chunk([choice({ content: '' }, finish)]) } : { data: chunk([choice({ content: '' }, finish)], { usage: reported }), usage: reported });
-      }
+      // chunkWithoutChoices moves the usage to a chunk of its own, as the v1 wire always does.
+      const where = usageIn === 'onFinish' && kinds.has('chunkWithoutChoices') ? 'separate' : usageIn;
+      frames.push(where === 'onFinish'
+        ? { data: chunk([choice({ content: '' }, finish)], { usage: reported }), usage: reported }
+        : { data: chunk([choice({ content: '' }, finish)]) });
+      if (where === 'separate') frames.push({ data: chunk([], { usage: reported }), usage: reported });
       frames.push({ data: '[DONE]' });
     }
 
@@ -336,10 +366,19 @@ class Simulator implements PhiSimulator {
   }
 }
 
+/** Which wire a request path speaks, for a completion request; null for anything else. */
+function wireOf(method: string | undefined, path: string): SimulatedWire | null {
+  if (method !== 'POST') return null;
+  if (path === '/chat/completions') return 'inference';
+  return path.endsWith('/v1/chat/completions') ? 'openai' : null;
+}
+
 /**
- * Starts the bundled Phi simulator on 127.0.0.1: `GET /info` and `POST /chat/completions` (JSON or data-only SSE)
- * of the Azure AI model inference API, with deterministic replies, exact `usage`, an enforced context window and
- * faults driven through `faults`.
+ * Starts the bundled Phi simulator on 127.0.0.1, speaking both wires: the Azure AI model inference API
+ * (`GET /info`, `POST /chat/completions`) and the OpenAI v1 API (`POST …/v1/chat/completions`, `model` required,
+ * usage in a last `choices: []` chunk when `stream_options.include_usage` asks), JSON or data-only SSE, with
+ * deterministic replies, exact `usage`, an enforced context window and the same faults on both, driven through
+ * `faults`.
  */
 export async function startPhiSimulator(options: PhiSimulatorOptions = {}): Promise<PhiSimulator> {
   const modelId = options.modelId ?? DEFAULT_MODEL_ID;

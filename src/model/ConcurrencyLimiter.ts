@@ -29,13 +29,13 @@ export class ConcurrencyLimiter {
           const at = this.#waiting.indexOf(grant);
           if (at >= 0) this.#waiting.splice(at, 1);
           clearTimeout(timer);
-          signal?.removeEventListener('abort', abort);
+          signal?.removeEventListener('abort', onAbort);
         };
         const grant = (): void => {
           leave();
           resolve(true);
         };
-        const abort = (): void => {
+        const onAbort = (): void => {
           leave();
           reject(signal?.reason);
         };
@@ -45,7 +45,7 @@ export class ConcurrencyLimiter {
             resolve(false);
           }, maxWaitMs)
           : undefined;
-        signal?.addEventListener('abort', abort, { once: true });
+        signal?.addEventListener('abort', onAbort, { once: true });
         this.#waiting.push(grant);
       });
       if (!granted) return null;

@@ -4,15 +4,19 @@ function record(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
-/** The error body's `code` and `message`, wherever the service put them (`error.code` or top level). */
-export function errorBodyFields(text: string): { code: string | undefined; message: string | undefined } {
-  let parsed: unknown;
+/** An error body as the wire gave it: parsed JSON where it was JSON, else its text. */
+export function parseErrorBody(text: string): unknown {
   try {
-    parsed = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
-    return { code: undefined, message: text.trim().slice(0, 500) || undefined };
+    return text;
   }
-  const top = record(parsed);
+}
+
+/** The error body's `code` and `message`, wherever the service put them (`error.code` or top level). */
+export function errorBodyFields(body: unknown): { code: string | undefined; message: string | undefined } {
+  if (typeof body === 'string') return { code: undefined, message: body.trim().slice(0, 500) || undefined };
+  const top = record(body);
   const inner = record(top?.error);
   const pick = (key: string): string | undefined => {
     const value = inner?.[key] ?? top?.[key];
@@ -27,10 +31,16 @@ export function errorBodyFields(text: string): { code: string | undefined; messa
  * `error.code` or at the top level) is `content_filtered`; anything else is `upstream_error`. Throttling and
  * unavailability are decided by the caller, which knows whether retries ran out.
  */
-export function upstreamFailure(status: number, bodyText: string): UpstreamError {
-  const { code } = errorBodyFields(bodyText);
+export function upstreamFailure(status: number, body: unknown): UpstreamError {
+  const { code } = errorBodyFields(body);
   if (status >= 400 && status < 500 && code === 'content_filter') {
     return new UpstreamError('content_filtered', "The model's content filter refused the prompt.", undefined, status);
   }
   return new UpstreamError('upstream_error', `The model endpoint answered ${status}.`, undefined, status);
+}
+
+/** An error the model reported inside a started stream (a chunk with `error`): a filter's stop or a failure. */
+export function streamFailure(body: unknown): UpstreamError {
+  const { code } = errorBodyFields(body);
+  return new UpstreamError(code === 'content_filter' ? 'content_filtered' : 'upstream_error', 'The model stream reported an error.');
 }

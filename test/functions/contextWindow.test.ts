@@ -6,22 +6,25 @@ import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
 import { contentTokens } from '../../src/chat/tokenizer/messageCost.js';
 import type { CosmosConversationStore } from '../../src/store/CosmosConversationStore.js';
 import { call, newConversation } from '../support/http.js';
-import { startTestApp, type TestApp } from '../support/testApp.js';
+import { startTestApp, WIRES, type TestApp } from '../support/testApp.js';
+import type { SimulatedWire } from '../../local/phiSimulator/startPhiSimulator.js';
 
-let t: TestApp;
 const USER = 'window-user';
 const SYSTEM = 'You are a terse assistant. Always answer in English.';
 
-beforeAll(async () => {
-  // A 4K model; the simulator refuses any request whose prompt + max_tokens exceeds 4,096 tokens.
-  t = await startTestApp({ simulator: { modelId: 'phi-3-mini-4k-instruct', replyWords: 60 } });
-});
-afterAll(() => t.close());
+/** A 4K model; the simulator refuses any request whose prompt + max_tokens exceeds 4,096 tokens. */
+const startWindowApp = (wire: SimulatedWire) => startTestApp({ wire, simulator: { modelId: 'phi-3-mini-4k-instruct', replyWords: 60 } });
 
-const turn = (id: string, content: string) =>
+const jsonTurn = (t: TestApp, id: string, content: string) =>
   call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content }, headers: { accept: 'application/json' } });
 
-describe('the context window on a 4K model, checked on the wire', () => {
+describe.each(WIRES)('the context window on a 4K model, checked on the %s wire', (wire) => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startWindowApp(wire);
+  });
+  afterAll(() => t.close());
+  const turn = (id: string, content: string) => jsonTurn(t, id, content);
   it('never sends a request over the window, always sends the system prompt and the newest message', async () => {
     const id = await newConversation(t.api, USER, { systemPrompt: SYSTEM, settings: { maxTokens: 512 } });
     const paragraph = (n: number) => `Message ${n}: ` + 'the quick brown fox jumps over the lazy dog near the river bank. '.repeat(12);
@@ -63,6 +66,21 @@ describe('the context window on a 4K model, checked on the wire', () => {
     // Not locked either: a message that fits goes through.
     expect((await turn(id, 'short')).status).toBe(201);
   });
+
+  it('sends every request over the wire it was configured for', () => {
+    expect(t.sim.completionRequests.length).toBeGreaterThan(0);
+    expect(t.sim.completionRequests.every((r) => r.wire === wire)).toBe(true);
+  });
+});
+
+// Wire-independent (the store's reads and the settings check): once, over the default wire.
+describe('the context window on a 4K model, on a long conversation', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startWindowApp('openai');
+  });
+  afterAll(() => t.close());
+  const turn = (id: string, content: string) => jsonTurn(t, id, content);
 
   it('reads a long conversation only as far back as the window reaches, with the same prompt and counts', async () => {
     const id = await newConversation(t.api, USER, { systemPrompt: SYSTEM, settings: { maxTokens: 512 } });

@@ -48,7 +48,7 @@ const PLATFORM_SETTINGS = [
  * Settings the template sets ahead of the app (issues 13 and 14 add them to src/config.ts in other branches). Once
  * src/config.ts reads one, the test asks to drop it from here.
  */
-const SETTINGS_AHEAD_OF_THE_APP: string[] = ['PHI_API'];
+const SETTINGS_AHEAD_OF_THE_APP: string[] = [];
 
 /** Models the template may deploy before the catalog knows them; the test asks to drop an id once it does. */
 const MODELS_AHEAD_OF_THE_CATALOG: string[] = [];

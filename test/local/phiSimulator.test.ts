@@ -1,4 +1,5 @@
 import ModelClient, { isUnexpected } from '@azure-rest/ai-inference';
+import OpenAI from 'openai';
 import { AzureKeyCredential } from '@azure/core-auth';
 import { createSseStream } from '@azure/core-sse';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -272,5 +273,86 @@ describe('the Phi simulator over HTTP with @azure-rest/ai-inference', () => {
     } finally {
       await keyed.close();
     }
+  });
+});
+
+describe('the Phi simulator over the OpenAI v1 wire with the openai package', () => {
+  const v1 = (url: string, apiKey = 'local') => new OpenAI({ baseURL: url, apiKey, maxRetries: 0, organization: null, project: null });
+  const openai = v1(sim.openaiUrl);
+
+  it('streams OpenAI chunks: role, content, finish, then usage in a chunk of its own with choices: [] when include_usage asks', async () => {
+    const stream = await openai.chat.completions.create({
+      model: 'my-deployment', messages: seedMessages, stream: true, stream_options: { include_usage: true }, max_tokens: 2048,
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.every((c) => c.object === 'chat.completion.chunk' && c.model === 'my-deployment')).toBe(true);
+    expect(chunks[0]?.choices[0]?.delta).toEqual({ role: 'assistant', content: '' });
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(SEED_ANSWER);
+    const [finish, last] = chunks.slice(-2);
+    expect(finish?.choices[0]?.finish_reason).toBe('stop');
+    expect(finish?.usage).toBeUndefined();
+    const completion = tokenizer.countText(SEED_ANSWER);
+    expect(last?.choices).toEqual([]);
+    expect(last?.usage).toEqual({ prompt_tokens: 19, total_tokens: 19 + completion, completion_tokens: completion });
+    expect(sim.usageTotals.totalTokens).toBe(19 + completion);
+    expect(sim.completionRequests.map((r) => [r.wire, r.path, r.status])).toEqual([['openai', '/openai/v1/chat/completions', 200]]);
+  });
+
+  it('sends no usage unless asked, under any prefix ending in /v1', async () => {
+    const stream = await v1(`${sim.url}/v1`).chat.completions.create({ model: 'm', messages: seedMessages, stream: true });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.some((c) => c.usage)).toBe(false);
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+    expect(sim.completionRequests[0]?.path).toBe('/v1/chat/completions');
+  });
+
+  it('answers a JSON completion with usage', async () => {
+    const res = await openai.chat.completions.create({ model: 'm', messages: seedMessages });
+    expect(res.choices[0]?.message.content).toBe(SEED_ANSWER);
+    expect(res.usage?.prompt_tokens).toBe(19);
+  });
+
+  it('requires model (400 naming it)', async () => {
+    const refused = await openai.chat.completions.create({ messages: seedMessages } as never).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(refused).toMatchObject({ status: 400, param: 'model' });
+  });
+
+  it('checks the bearer key when configured with one; api-key alone is not the v1 wire\'s', async () => {
+    const keyed = await startTestSimulator({ apiKey: 'secret' });
+    try {
+      const wrong = await v1(keyed.openaiUrl, 'nope').chat.completions.create({ model: 'm', messages: seedMessages }).catch((e: unknown) => e);
+      expect(wrong).toBeInstanceOf(OpenAI.AuthenticationError);
+      const right = await v1(keyed.openaiUrl, 'secret').chat.completions.create({ model: 'm', messages: seedMessages });
+      expect(right.choices[0]?.finish_reason).toBe('stop');
+      const apiKeyHeader = await fetch(`${keyed.openaiUrl}/chat/completions`, {
+        method: 'POST', headers: { 'api-key': 'secret', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'm', messages: seedMessages }),
+      });
+      expect(apiKeyHeader.status).toBe(401);
+    } finally {
+      await keyed.close();
+    }
+  });
+
+  it('plays the same faults: 429 with its retry-after headers, the content-filter body, a drop', async () => {
+    sim.faults.next({ kind: 'status', status: 429, retryAfterMs: 1_500 });
+    const throttled = await openai.chat.completions.create({ model: 'm', messages: seedMessages }).catch((e: unknown) => e);
+    expect(throttled).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((throttled as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after-ms')).toBe('1500');
+
+    sim.faults.next({ kind: 'contentFilter' });
+    const filtered = await openai.chat.completions.create({ model: 'm', messages: seedMessages }).catch((e: unknown) => e);
+    expect(filtered).toMatchObject({ status: 400, code: 'content_filter', param: 'prompt' });
+
+    sim.faults.next({ kind: 'dropAfterChunks', chunks: 3 });
+    const seen: string[] = [];
+    const dropped = await (async () => {
+      for await (const chunk of await openai.chat.completions.create({ model: 'm', messages: seedMessages, stream: true })) seen.push(chunk.choices[0]?.delta.content ?? '');
+    })().catch((e: unknown) => e);
+    expect(seen).toEqual(['', 'As', ' of']);
+    expect(dropped).toBeInstanceOf(Error);
+    expect(sim.completionRequests.map((r) => r.faults)).toEqual([['status'], ['contentFilter'], ['dropAfterChunks']]);
   });
 });

@@ -49,26 +49,26 @@ describe('ConcurrencyLimiter', () => {
     expect(limiter.inFlight).toBe(0);
   });
 
-  it('refuses a limit below one', () => {
-    expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
-  });
-
-  it('takes a waiter whose signal is aborted out of the queue with the signal\'s reason, and keeps the slot for the next', async () => {
+  it('takes an aborted caller off the queue with the signal\'s reason; the next release goes to the one behind it', async () => {
     const limiter = new ConcurrencyLimiter(1);
     const held = (await limiter.acquire())!;
-    const lease = new AbortController();
-    const abandoned = limiter.acquire(Number.POSITIVE_INFINITY, lease.signal);
-    const next = limiter.acquire();
-    expect(limiter.queued).toBe(2);
-    const reason = new Error('lease lost');
-    lease.abort(reason);
-    await expect(abandoned).rejects.toBe(reason);
+    const controller = new AbortController();
+    const reason = new Error('gone');
+    const aborted = limiter.acquire(10_000, controller.signal);
+    const behind = limiter.acquire(10_000);
+    controller.abort(reason);
+    await expect(aborted).rejects.toBe(reason);
     expect(limiter.queued).toBe(1);
     held();
-    const release = await next;
+    const next = (await behind)!;
     expect(limiter.inFlight).toBe(1);
-    release?.();
+    next();
     expect(limiter.inFlight).toBe(0);
-    await expect(limiter.acquire(10, lease.signal)).rejects.toBe(reason);
+    await expect(limiter.acquire(10, AbortSignal.abort(reason))).rejects.toBe(reason);
+    expect(limiter.inFlight).toBe(0);
+  });
+
+  it('refuses a limit below one', () => {
+    expect(() => new ConcurrencyLimiter(0)).toThrow(RangeError);
   });
 });
