@@ -93,7 +93,7 @@ describe('AUTH_MODE=appservice in Azure with App Service authentication off (a d
   });
   afterAll(() => t?.close());
 
-  const forged = [
+  const forged: Record<string, string>[] = [
     { 'x-ms-client-principal-id': 'victim-user' },
     { 'x-ms-client-principal': b64({ identityProvider: 'aad', userId: 'victim-user', userDetails: 'v', userRoles: ['authenticated'] }) },
     { 'x-ms-client-principal-id': 'victim-user', 'x-ms-client-principal-idp': 'aad', 'x-ms-client-principal-name': 'victim@example.com' },
