@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILT_START, freePort, startBuiltApp } from '../support/builtApp.js';
 
 /**
  * Bodies are bounded while they are read (api.md, "Identity when deployed…"): big chunked uploads, sent in parallel
@@ -11,21 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * run took the service from ~127 MB to ~657 MB: the local host buffered every body, the app read chunked bodies whole.
  */
 
-const START = 'dist/local/start.js';
 const MIB = 1_048_576;
 const UPLOAD_BYTES = 80 * MIB;
 const PARALLEL = 4;
 /** Loose on purpose: a buffering server grows by hundreds of MB here; this is a bound, not a timing. */
 const MAX_GROWTH_BYTES = 64 * MIB;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A figure of /proc/<pid>/status in bytes: VmRSS (resident now) or VmHWM (the most it was resident). */
 function memory(pid: number, field: 'VmRSS' | 'VmHWM'): number {
@@ -96,23 +86,10 @@ describe('4 parallel 80 MB chunked uploads to the app in its own process', () =>
   let api = '';
 
   beforeAll(async () => {
-    expect(existsSync(START), `${START} is missing: run npm run build`).toBe(true);
+    expect(existsSync(BUILT_START), `${BUILT_START} is missing: run npm run build`).toBe(true);
     const port = await freePort();
-    child = spawn(process.execPath, [START], {
-      // appservice outside Azure believes the headers (as behind a proxy that sets them): an authenticated caller.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), AUTH_MODE: 'appservice' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('listening on')) resolve();
-      };
-      child!.stdout!.on('data', onData);
-      child!.stderr!.on('data', onData);
-      child!.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-    });
+    // appservice outside Azure believes the headers (as behind a proxy that sets them): an authenticated caller.
+    ({ child } = await startBuiltApp({ PORT: String(port), AUTH_MODE: 'appservice' }));
     api = `http://127.0.0.1:${port}/api`;
   });
   afterAll(() => {
