@@ -14,6 +14,10 @@ describe('npm start (the built local host, as a user runs it)', () => {
     [{ PORT: 'abc' }, /^Cannot start: PORT="abc" is not valid: a whole number from 1 to 65535$/],
     [{ AUTH_MODE: 'dev', WEBSITE_SITE_NAME: 'app', PHI_ENDPOINT: 'https://x', COSMOS_ENDPOINT: 'https://y' }, /^Cannot start: AUTH_MODE="dev" is not valid/],
     [{ PHI_MODEL: 'gpt-4' }, /^Cannot start: PHI_MODEL="gpt-4" is not valid/],
+    [
+      { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'api://chat', JWT_JWKS_URI: 'http://issuer.example/keys' },
+      /^Cannot start: JWT_JWKS_URI="http:\/\/issuer\.example\/keys" is not valid: an https URL/,
+    ],
   ])('refuses a bad setting with one clear line and exit code 1: %o', (env, line) => {
     const result = spawnSync(process.execPath, [START], { env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);
