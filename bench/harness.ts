@@ -86,6 +86,9 @@ export async function startHarness(): Promise<Harness> {
   const peers = spawnChild<typeof peerHandlers>('./peerChild.js');
   const client = spawnChild<typeof clientHandlers>('./clientChild.js');
   const endpoint = await peers.call('cosmos', undefined as never);
+  // The app's start-up check reads the process environment before any phase installs services; the bench serves on
+  // loopback as npm start does, in dev mode.
+  process.env.AUTH_MODE ??= 'dev';
   const host: LocalHost = await createLocalHost({ app: registry, logger: { info() {}, error() {} } });
   return {
     api: `${host.url}/api`,

@@ -8,7 +8,8 @@ import { createLocalHost, loadFunctionsApp } from './host/index.js';
 async function main(): Promise<void> {
   let config;
   try {
-    config = loadConfig();
+    // The local host listens on loopback only (below), the one place AUTH_MODE may default to dev.
+    config = loadConfig(process.env, { loopbackHost: true });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`Cannot start: ${error.message}`);
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const { buildServices, useServices } = await import('../src/app.js');
   const services = await buildServices(config);
   useServices(services);
-  const host = await createLocalHost({ app: registry, port: config.port, corsAllowedOrigins: config.corsAllowedOrigins });
+  const host = await createLocalHost({ app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins });
   console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);
 
   const stop = async () => {

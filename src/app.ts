@@ -146,6 +146,11 @@ export function services(): Promise<Services> {
   return current;
 }
 
+/** Whether the process's services exist or are being built (installed by the local host, or built on first use). */
+export function hasServices(): boolean {
+  return current !== undefined;
+}
+
 /** Installs services built elsewhere (the local host, tests) for the handlers to use. */
 export function useServices(built: Services | Promise<Services>): void {
   current = Promise.resolve(built);

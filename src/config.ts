@@ -35,6 +35,11 @@ export interface Config {
     readonly jwtIssuer: string | undefined;
     readonly jwtAudience: string | undefined;
     readonly jwtJwksUri: string | undefined;
+    /**
+     * Running in Azure with `AUTH_MODE=appservice` while App Service authentication is off: nothing strips the
+     * `x-ms-client-principal*` headers from outside requests, so none is believed (every caller is refused).
+     */
+    readonly appServiceAuthOff: boolean;
   };
   readonly limits: {
     readonly userDailyTokenLimit: number | undefined;
@@ -98,9 +103,21 @@ function url(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
-function authMode(env: Env, deployed: boolean): AuthMode {
+/** How the process runs, where the environment cannot tell. */
+export interface LoadOptions {
+  /**
+   * The process is the project's local host (`npm start`) listening on loopback only: without `AUTH_MODE` it
+   * acts as `dev`. Anywhere else (`func start`, a container) `AUTH_MODE` must be chosen, since a silent `dev` would
+   * let any caller pick its user with one header.
+   */
+  readonly loopbackHost?: boolean;
+}
+
+/** The mode, or undefined when none is chosen and none may be assumed (refused once everything else is checked). */
+function authMode(env: Env, deployed: boolean, loopbackHost: boolean): AuthMode | undefined {
   const raw = text(env, 'AUTH_MODE');
-  const mode = raw ?? (deployed ? 'appservice' : 'dev');
+  const mode = raw ?? (deployed ? 'appservice' : loopbackHost ? 'dev' : undefined);
+  if (mode === undefined) return undefined;
   if (mode !== 'appservice' && mode !== 'jwt' && mode !== 'dev') {
     throw new ConfigError('AUTH_MODE', 'one of appservice, jwt, dev', mode);
   }
@@ -119,17 +136,38 @@ function modelApi(env: Env, endpoint: string | undefined): ModelApi {
   return api;
 }
 
-/** Reads and validates every setting; throws a ConfigError with one clear line on the first bad value. */
-export function loadConfig(env: Env = process.env): Config {
+/** Host names that can only mean this machine; `127.x.y.z` is matched whole, so `127.evil.example` is not one. */
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** The key set URL: https, since its keys decide who anyone is; plain http only on loopback (tests, local issuers). */
+function jwksUri(env: Env): string | undefined {
+  const uri = url(env, 'JWT_JWKS_URI');
+  if (uri === undefined) return undefined;
+  const parsed = new URL(uri);
+  if (parsed.protocol !== 'https:' && !isLoopback(parsed.hostname)) {
+    throw new ConfigError('JWT_JWKS_URI', 'an https URL (plain http only for localhost / 127.0.0.1 / [::1])', uri);
+  }
+  return uri;
+}
+
+/**
+ * Reads and validates every setting; throws a ConfigError with one clear line on the first bad value. `AUTH_MODE` is
+ * required outside Azure unless `options.loopbackHost` says the process is `npm start`'s local host.
+ */
+export function loadConfig(env: Env = process.env, options: LoadOptions = {}): Config {
   const deployed = text(env, 'WEBSITE_INSTANCE_ID') !== undefined || text(env, 'WEBSITE_SITE_NAME') !== undefined;
   const modelId = text(env, 'PHI_MODEL') ?? DEFAULT_MODEL_ID;
   const model = findModel(modelId);
   if (!model) throw new ConfigError('PHI_MODEL', `one of ${[...MODEL_CATALOG.keys()].join(', ')}`, modelId);
 
-  const mode = authMode(env, deployed);
+  const mode = authMode(env, deployed, options.loopbackHost === true);
   const jwtIssuer = text(env, 'JWT_ISSUER');
   const jwtAudience = text(env, 'JWT_AUDIENCE');
-  const jwtJwksUri = url(env, 'JWT_JWKS_URI');
+  const jwtJwksUri = jwksUri(env);
+  // App Service sets it to "True" when its authentication is on; anything else means the headers are anyone's.
+  const appServiceAuthOff = deployed && mode === 'appservice' && text(env, 'WEBSITE_AUTH_ENABLED')?.toLowerCase() !== 'true';
   if (mode === 'jwt') {
     for (const [name, value] of [['JWT_ISSUER', jwtIssuer], ['JWT_AUDIENCE', jwtAudience], ['JWT_JWKS_URI', jwtJwksUri]] as const) {
       if (value === undefined) throw new ConfigError(name, 'required when AUTH_MODE=jwt', '');
@@ -178,7 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
 
-  return {
+  const rest: Omit<Config, 'auth'> = {
     phi: {
       endpoint: phiEndpoint,
       api,
@@ -194,7 +232,6 @@ export function loadConfig(env: Env = process.env): Config {
       key: text(env, 'COSMOS_KEY'),
       database: text(env, 'COSMOS_DATABASE') ?? 'chat',
     },
-    auth: { mode, jwtIssuer, jwtAudience, jwtJwksUri },
     limits: {
       userDailyTokenLimit: integer(env, 'USER_DAILY_TOKEN_LIMIT', undefined, 1, Number.MAX_SAFE_INTEGER),
       userMaxConcurrentTurns,
@@ -208,4 +245,9 @@ export function loadConfig(env: Env = process.env): Config {
     port: required(integer(env, 'PORT', 7071, 1, 65_535)),
     deployed,
   };
+  // Last, so a missing mode does not hide another bad setting.
+  if (mode === undefined) {
+    throw new ConfigError('AUTH_MODE', 'required outside Azure: appservice, jwt or dev (only npm start, on loopback, defaults to dev)', '');
+  }
+  return { ...rest, auth: { mode, jwtIssuer, jwtAudience, jwtJwksUri, appServiceAuthOff } };
 }

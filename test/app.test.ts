@@ -16,6 +16,10 @@ describe('services()', () => {
   });
 
   it('does not keep a failed build: the next call builds again', async () => {
+    // As under func start: services() reads the process environment, where AUTH_MODE must be chosen.
+    delete process.env.AUTH_MODE;
+    await expect(services()).rejects.toThrow(/^AUTH_MODE="" is not valid/);
+    process.env.AUTH_MODE = 'dev';
     process.env.PORT = 'not a port';
     await expect(services()).rejects.toThrow(/^PORT="not a port" is not valid/);
     process.env.PORT = '7071';

@@ -4,11 +4,53 @@ import { ConfigError, loadConfig } from '../src/config.js';
 
 /** What a deployment always sets: the app refuses to fall back to the embedded store or simulator in Azure. */
 const AZURE = { PHI_ENDPOINT: 'https://phi.example.com', COSMOS_ENDPOINT: 'https://db.documents.azure.com:443/' };
+/** What `npm start` passes: the local host listens on loopback only. */
+const LOOPBACK = { loopbackHost: true } as const;
+/** A local run with the mode chosen, for tests about other settings. */
+const local = (env: Record<string, string | undefined>) => loadConfig({ AUTH_MODE: 'dev', ...env });
 
 describe('loadConfig: AUTH_MODE', () => {
-  it('defaults to dev for a local run', () => {
-    expect(loadConfig({}).auth.mode).toBe('dev');
-    expect(loadConfig({}).deployed).toBe(false);
+  it('defaults to dev only for npm start, whose local host listens on loopback', () => {
+    expect(loadConfig({}, LOOPBACK).auth.mode).toBe('dev');
+    expect(loadConfig({}, LOOPBACK).deployed).toBe(false);
+  });
+
+  it('refuses to guess anywhere else outside Azure (func start, a container): one line naming AUTH_MODE', () => {
+    let error: unknown;
+    try {
+      loadConfig({});
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(/^AUTH_MODE="" is not valid: required outside Azure: appservice, jwt or dev/);
+    expect((error as Error).message).not.toContain('\n');
+    // The other settings are checked first, so a test (or a person) fixing one thing at a time sees them too.
+    expect(() => loadConfig({ PORT: 'abc' })).toThrow(/^PORT=/);
+    expect(loadConfig({ AUTH_MODE: 'dev' }).auth.mode).toBe('dev');
+  });
+
+  it('never defaults to dev in Azure, even for a loopback host', () => {
+    expect(loadConfig({ ...AZURE, WEBSITE_SITE_NAME: 'app' }, LOOPBACK).auth.mode).toBe('appservice');
+  });
+
+  it.each([
+    [{}, true],
+    [{ WEBSITE_AUTH_ENABLED: 'False' }, true],
+    [{ WEBSITE_AUTH_ENABLED: '' }, true],
+    [{ WEBSITE_AUTH_ENABLED: '1' }, true],
+    [{ WEBSITE_AUTH_ENABLED: 'True' }, false],
+    [{ WEBSITE_AUTH_ENABLED: 'true' }, false],
+    [{ WEBSITE_AUTH_ENABLED: ' TRUE ' }, false],
+  ])('in Azure, appservice with %j: App Service authentication off = %s', (extra, off) => {
+    expect(loadConfig({ ...AZURE, WEBSITE_SITE_NAME: 'app', ...extra }).auth.appServiceAuthOff).toBe(off);
+    expect(loadConfig({ ...AZURE, WEBSITE_INSTANCE_ID: 'i', AUTH_MODE: 'appservice', ...extra }).auth.appServiceAuthOff).toBe(off);
+  });
+
+  it('looks at WEBSITE_AUTH_ENABLED only for appservice in Azure', () => {
+    expect(loadConfig({ AUTH_MODE: 'appservice' }).auth.appServiceAuthOff).toBe(false);
+    const jwt = { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a', JWT_JWKS_URI: 'https://i/keys', WEBSITE_SITE_NAME: 'app', ...AZURE };
+    expect(loadConfig(jwt).auth.appServiceAuthOff).toBe(false);
   });
 
   it.each([['WEBSITE_INSTANCE_ID'], ['WEBSITE_SITE_NAME']])('defaults to appservice when %s says the service is deployed', (variable) => {
@@ -32,11 +74,23 @@ describe('loadConfig: AUTH_MODE', () => {
 
   it('needs issuer, audience and key set URL in jwt mode', () => {
     const jwt = { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'api://chat', JWT_JWKS_URI: 'https://issuer.example/keys' };
-    expect(loadConfig(jwt).auth).toEqual({ mode: 'jwt', jwtIssuer: jwt.JWT_ISSUER, jwtAudience: jwt.JWT_AUDIENCE, jwtJwksUri: jwt.JWT_JWKS_URI });
+    expect(loadConfig(jwt).auth).toEqual({
+      mode: 'jwt', jwtIssuer: jwt.JWT_ISSUER, jwtAudience: jwt.JWT_AUDIENCE, jwtJwksUri: jwt.JWT_JWKS_URI, appServiceAuthOff: false,
+    });
     for (const missing of ['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_JWKS_URI'] as const) {
       expect(() => loadConfig({ ...jwt, [missing]: undefined })).toThrow(new RegExp(missing));
     }
     expect(() => loadConfig({ ...jwt, JWT_JWKS_URI: 'not a url' })).toThrow(/JWT_JWKS_URI/);
+  });
+
+  it('wants the key set over https: plain http only on loopback', () => {
+    const jwt = { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'api://chat' };
+    for (const uri of ['http://issuer.example/keys', 'http://10.0.0.5/keys', 'http://127.evil.example/keys', 'http://localhost.evil.example/keys']) {
+      expect(() => loadConfig({ ...jwt, JWT_JWKS_URI: uri }), uri).toThrow(/^JWT_JWKS_URI=.*an https URL/);
+    }
+    for (const uri of ['https://issuer.example/keys', 'http://127.0.0.1:4000/keys', 'http://localhost:4000/keys', 'http://[::1]:4000/keys']) {
+      expect(loadConfig({ ...jwt, JWT_JWKS_URI: uri }).auth.jwtJwksUri, uri).toBe(uri);
+    }
   });
 
   it('accepts jwt and appservice when deployed', () => {
@@ -53,7 +107,7 @@ describe('loadConfig: endpoints and values', () => {
   });
 
   it('uses the embedded parts locally and the documented defaults', () => {
-    const config = loadConfig({});
+    const config = local({});
     expect(config.phi.endpoint).toBeUndefined();
     expect(config.cosmos).toEqual({ endpoint: undefined, key: undefined, database: 'chat' });
     expect(config.phi.model.id).toBe('phi-4-mini-instruct');
@@ -79,7 +133,7 @@ describe('loadConfig: endpoints and values', () => {
   ])('refuses %s=%s with one line naming it and what is allowed', (name, value, message) => {
     let error: unknown;
     try {
-      loadConfig({ [name]: value });
+      local({ [name]: value });
     } catch (e) {
       error = e;
     }
@@ -100,7 +154,7 @@ describe('loadConfig: endpoints and values', () => {
   });
 
   it('accepts a model id in any case and trims endpoint slashes', () => {
-    const config = loadConfig({ PHI_MODEL: 'Phi-3-Mini-4K-Instruct', PHI_ENDPOINT: 'https://x.example/models/' });
+    const config = local({ PHI_MODEL: 'Phi-3-Mini-4K-Instruct', PHI_ENDPOINT: 'https://x.example/models/' });
     expect(config.phi.model.contextWindow).toBe(4096);
     expect(config.phi.endpoint).toBe('https://x.example/models');
   });

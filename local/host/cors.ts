@@ -12,6 +12,7 @@ const ALLOWED_HEADERS = [
   'x-user-id',
   'x-ms-client-principal',
   'x-ms-client-principal-id',
+  'x-ms-client-principal-idp',
 ].join(', ');
 
 /** Response headers a browser app may read besides the CORS-safelisted ones. */

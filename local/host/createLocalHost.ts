@@ -32,7 +32,10 @@ export interface LocalHostOptions {
    * CORS headers at all. In Azure the platform's CORS setting does this instead (set by the infra).
    */
   readonly corsAllowedOrigins?: readonly string[];
-  /** Largest request body the host reads; bigger gets 413 before any function runs. Azure's 100 MB by default. */
+  /**
+   * Largest request body the host passes on; a bigger declared length gets 413 before any function runs, a longer
+   * chunked body fails the function's read and gets 413. Azure's 100 MB by default.
+   */
   readonly maxRequestBodyBytes?: number;
   /**
    * Largest request head Node accepts, in bytes; bigger gets 431. 32 KiB by default, twice Node's 16 KiB,
@@ -47,7 +50,7 @@ export const DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
 /** Azure Functions refuses HTTP request bodies over 100 MB before the app sees them; so does the local host. */
 export const MAX_REQUEST_BODY_BYTES = 100 * 1024 * 1024;
 
-/** A body over the host's limit: the host answers 413 itself, as the platform does. */
+/** A body over the host's limit: the stream the function reads fails with it, and the host answers 413 itself. */
 class BodyTooLarge extends Error {}
 
 /** A running local host. */
@@ -158,15 +161,13 @@ async function handle(
       return;
     }
 
-    let body: Uint8Array;
-    try {
-      body = await readBody(req, maxBodyBytes);
-    } catch (error) {
-      if (!(error instanceof BodyTooLarge)) throw error;
-      res.setHeader('connection', 'close');
-      writeProblem(res, 413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
+    if (Number(req.headers['content-length'] ?? '0') > maxBodyBytes) {
+      refuseTooLarge(res, maxBodyBytes);
       return;
     }
+    // The body goes to the function as the stream it is, so the function decides how much to read (its identity
+    // check first, its own size limit next), as in the worker's streaming mode; nothing is buffered here.
+    const body = method === 'GET' || method === 'HEAD' ? null : bodyStream(req, maxBodyBytes);
     let response;
     try {
       response = await invokeHttpFunction(app, resolution.registration, {
@@ -174,13 +175,24 @@ async function handle(
         url: requestUrl(req),
         headers: flattenHeaders(req),
         params: resolution.params,
-        body,
+        body: body?.stream ?? null,
       });
     } catch (error) {
+      if (body?.overLimit()) {
+        refuseTooLarge(res, maxBodyBytes);
+        return;
+      }
       logger.error(`local host: function "${resolution.registration.name}" failed`, error);
       writeProblem(res, 500, 'internal', 'The server failed to answer.');
       return;
     }
+    if (body?.overLimit()) {
+      // The platform refuses such a body before the app sees it; whatever the function made of the cut stream, so do we.
+      refuseTooLarge(res, maxBodyBytes);
+      return;
+    }
+    // A body the function left unread is read and dropped by Node once the answer is sent (as a refused body is by
+    // the app): closing instead would reset a client still sending, often before it could read the answer.
     try {
       const outcome = await writeHttpResponse(res, response);
       if (outcome.clientGone) note = ' (client went away; body read to its end)';
@@ -200,24 +212,41 @@ function methodsOf(resolution: RouteResolution): readonly string[] | undefined {
   return resolution.kind === 'method_not_allowed' ? resolution.allow : undefined;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        // Stop buffering; the rest of the body is read and dropped so the 413 can be written.
-        req.removeAllListeners('data');
-        req.resume();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () => resolve(Buffer.concat(chunks)));
-    req.once('error', reject);
-  });
+function refuseTooLarge(res: ServerResponse, maxBodyBytes: number): void {
+  res.setHeader('connection', 'close');
+  writeProblem(res, 413, 'payload_too_large', `The request body is larger than ${maxBodyBytes} bytes.`);
+}
+
+/**
+ * The request body as a pull stream: a chunk is read from the socket only when the function asks for one, so an
+ * unread body costs nothing but the socket's buffers. Past `limit` bytes the stream fails, as the platform's limit.
+ */
+function bodyStream(req: IncomingMessage, limit: number): { stream: ReadableStream<Uint8Array>; overLimit(): boolean } {
+  let chunks: AsyncIterator<Buffer> | undefined;
+  let size = 0;
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        // Made on the first read: until then the request is not touched at all.
+        chunks ??= req[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        const next = await chunks.next();
+        if (next.done) {
+          controller.close();
+          return;
+        }
+        size += next.value.length;
+        if (size > limit) {
+          controller.error(new BodyTooLarge());
+          return;
+        }
+        controller.enqueue(new Uint8Array(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+      },
+      // Not passed on to the socket: ending it now would lose the answer; the connection closes after it instead.
+      cancel() {},
+    },
+    { highWaterMark: 0 },
+  );
+  return { stream, overLimit: () => size > limit };
 }
 
 /** The path without the query string, still percent-encoded. */

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import functions, { type EffectiveFunctionOptions, type HttpResponse, type HttpResponseInit, type LogLevel } from '@azure/functions';
+import functions, {
+  type EffectiveFunctionOptions, type HttpRequestInit, type HttpResponse, type HttpResponseInit, type LogLevel,
+} from '@azure/functions';
 import type { CoreHookCallback, FunctionsRegistry } from './functionsCoreStandIn.js';
 import type { HttpRegistration } from './HttpRegistration.js';
 
@@ -13,8 +15,12 @@ export interface IncomingHttpCall {
   readonly url: string;
   readonly headers: Record<string, string>;
   readonly params: Record<string, string>;
-  readonly body: Uint8Array;
+  /** The body as it arrives (null for GET and HEAD): the function reads it, or not, as in streaming mode. */
+  readonly body: ReadableStream<Uint8Array> | null;
 }
+
+/** The worker's own streaming-mode init (`createStreamRequest`): a WHATWG Request whose body is the live stream. */
+type StreamRequestInit = HttpRequestInit & { readonly nativeRequest: Request };
 
 /**
  * Runs one HTTP function the way the Node worker does: builds the library's own `HttpRequest` and
@@ -28,14 +34,14 @@ export async function invokeHttpFunction(
   registration: HttpRegistration,
   call: IncomingHttpCall,
 ): Promise<HttpResponse | null> {
-  const request = new HttpRequest({
+  const nativeRequest = new Request(call.url, {
     method: call.method,
-    url: call.url,
     headers: call.headers,
-    params: call.params,
-    // The query is left to come from the URL, as in streaming mode (the library ignores the host's copy).
-    body: { bytes: call.body },
+    ...(call.body ? { body: call.body, duplex: 'half' as const } : {}),
   });
+  // The query is left to come from the URL, as in streaming mode (the library ignores the host's copy).
+  const init: StreamRequestInit = { nativeRequest, params: call.params };
+  const request = new HttpRequest(init);
   const invocationId = randomUUID();
   const { $return: returnBinding, ...inputBindings } = registration.metadata.bindings;
   const context = new InvocationContext({

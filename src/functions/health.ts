@@ -18,13 +18,20 @@ httpRoute('health', {
   methods: ['GET'],
   authLevel: 'anonymous',
   handler: async (_request, context) => {
+    let authDown: string | undefined;
     try {
       const s = await services();
+      authDown = s.callers.unavailable;
       await withTimeout(s.store.ping());
-      return json(200, { status: 'ok' });
     } catch (error) {
       context.warn('health check failed', error instanceof Error ? error.message : error);
-      return problemResponse(new ChatError('store_unavailable', 'The database is unreachable.', { down: ['store'] }));
+      const down = authDown === undefined ? ['store'] : ['store', 'auth'];
+      return problemResponse(new ChatError('store_unavailable', 'The database is unreachable.', { down }));
     }
+    if (authDown !== undefined) {
+      // The closed error set has two 503 codes; identity is the platform in front of the app, so not the store's.
+      return problemResponse(new ChatError('upstream_unavailable', authDown, { down: ['auth'] }));
+    }
+    return json(200, { status: 'ok' });
   },
 });

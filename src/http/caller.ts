@@ -3,6 +3,7 @@ import { appServiceCaller } from './auth/appServiceCaller.js';
 import { createJwtCaller, type JwtOptions } from './auth/createJwtCaller.js';
 import { devCaller } from './auth/devCaller.js';
 import type { AuthLog, HeaderGetter } from './auth/HeaderGetter.js';
+import { UnauthorizedError } from '../chat/errors.js';
 
 export type { AuthLog, HeaderGetter } from './auth/HeaderGetter.js';
 export { BearerUnauthorizedError } from './auth/BearerUnauthorizedError.js';
@@ -15,7 +16,15 @@ export interface Caller {
 /** Finds the caller of one request, or throws an `UnauthorizedError` (a `BearerUnauthorizedError` in jwt mode). */
 export interface CallerResolver {
   resolve(headers: HeaderGetter, log?: AuthLog): Promise<Caller>;
+  /** Set when no caller can ever be identified as configured: what is wrong and how to fix it (health reports it). */
+  readonly unavailable?: string;
 }
+
+/** The 401 detail (and health's) when App Service authentication is off in Azure: it names both ways out. */
+export const APP_SERVICE_AUTH_OFF =
+  'App Service authentication is off (WEBSITE_AUTH_ENABLED is not True), so the x-ms-client-principal headers could ' +
+  "come from anyone and are ignored: turn on App Service authentication for this app, or set AUTH_MODE=jwt with " +
+  'JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URI.';
 
 /** Test and tuning knobs; production uses the defaults. */
 export type CallerResolverOptions = JwtOptions;
@@ -28,6 +37,16 @@ export type CallerResolverOptions = JwtOptions;
 export function createCallerResolver(auth: Config['auth'], options: CallerResolverOptions = {}): CallerResolver {
   switch (auth.mode) {
     case 'appservice':
+      if (auth.appServiceAuthOff) {
+        // Never read the principal headers: every caller is refused, with the fix in the detail.
+        return {
+          unavailable: APP_SERVICE_AUTH_OFF,
+          resolve: (_headers, log) => {
+            log?.debug('caller refused: App Service authentication is off');
+            return Promise.reject(new UnauthorizedError(APP_SERVICE_AUTH_OFF));
+          },
+        };
+      }
       return { resolve: (headers, log) => Promise.resolve().then(() => ({ userId: appServiceCaller(headers, log) })) };
     case 'dev':
       return { resolve: (headers, log) => Promise.resolve().then(() => ({ userId: devCaller(headers, log) })) };

@@ -31,15 +31,52 @@ export function queryObject(request: HttpRequest): Record<string, string> {
   return out;
 }
 
+function tooLarge(maxBytes: number): ChatError {
+  return new ChatError('payload_too_large', `The body is larger than ${maxBytes} bytes.`, { limit: maxBytes });
+}
+
+/** Reads what is left of a refused body without keeping it, so the connection it came on stays usable. */
+async function discard(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  try {
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      // dropped
+    }
+  } catch {
+    // The client went away or the host cut the body: nothing is owed to it.
+  }
+}
+
+/**
+ * The body's bytes, refused with 413 as soon as more than `maxBytes` arrive, whatever the transfer encoding: at most
+ * `maxBytes` are kept (plus the one chunk that crossed the limit). The rest is drained, not buffered: cancelling the
+ * stream would reset the connection before the 413 is written.
+ */
+async function readBounded(request: HttpRequest, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) throw tooLarge(maxBytes);
+  const body = request.body as ReadableStream<Uint8Array> | null;
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let next = await reader.read(); !next.done; next = await reader.read()) {
+    size += next.value.byteLength;
+    if (size > maxBytes) {
+      chunks.length = 0;
+      void discard(reader);
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(next.value);
+  }
+  return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
+}
+
 /**
  * Reads a JSON body within the size limit. An absent body is `{}`; a body that is not JSON is 415 (wrong type)
- * or 400 (malformed).
+ * or 400 (malformed). Call it only once the caller is known: an unauthenticated body is never read.
  */
 export async function readJson(request: HttpRequest, maxBytes: number): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > maxBytes) throw new ChatError('payload_too_large', `The body is larger than ${maxBytes} bytes.`, { limit: maxBytes });
-  const bytes = new Uint8Array(await request.arrayBuffer());
-  if (bytes.byteLength > maxBytes) throw new ChatError('payload_too_large', `The body is larger than ${maxBytes} bytes.`, { limit: maxBytes });
+  const bytes = await readBounded(request, maxBytes);
   if (bytes.byteLength === 0) return {};
   const type = (request.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (type !== 'application/json' && !type.endsWith('+json')) {

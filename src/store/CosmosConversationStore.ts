@@ -6,13 +6,13 @@ import type {
   ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
   TurnStart, TurnStartResult,
 } from '../chat/ConversationStore.js';
-import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../chat/errors.js';
+import { type ChatError, NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../chat/errors.js';
 import { transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { queryPartition } from './cosmosQuery.js';
 import { RecentMap } from './RecentMap.js';
 import { systemClock, type Clock } from '../chat/ports.js';
-import { cosmosStatus, guard } from './cosmosErrors.js';
-import { cursorScope, decodeCursor, encodeCursor } from './cursor.js';
+import { cosmosStatus, guard, toChatError } from './cosmosErrors.js';
+import { cursorScope, decodeCursor, encodeCursor, unknownCursor } from './cursor.js';
 import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
 import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument } from './documents.js';
 
@@ -376,12 +376,33 @@ export class CosmosConversationStore implements ConversationStore {
   async #page<T>(query: SqlQuerySpec, userId: string, page: PageRequest): Promise<Page<T>> {
     const scope = cursorScope(query.query, query.parameters ?? []);
     const continuationToken = decodeCursor(page.cursor, scope);
-    const response = await guard(() =>
-      this.#container.items
-        .query<T>(query, { partitionKey: userId, maxItemCount: page.limit, continuationToken })
-        .fetchNext(),
-    );
+    const fetch = (token: string | undefined, limit: number) =>
+      this.#container.items.query<T>(query, { partitionKey: userId, maxItemCount: limit, continuationToken: token }).fetchNext();
+    let response: Awaited<ReturnType<typeof fetch>>;
+    try {
+      response = await fetch(continuationToken, page.limit);
+    } catch (error) {
+      throw await this.#pageFailure(error, continuationToken === undefined ? undefined : () => fetch(undefined, 1));
+    }
     return { items: response.resources.slice(0, page.limit), nextCursor: encodeCursor(response.continuationToken, scope) };
+  }
+
+  /**
+   * Why a page failed. A client's continuation token that passed the scope check (whoever knows the code can make
+   * one) can still be garbage the SDK throws on, or the store refuses: the query itself is fixed and known to work,
+   * so if it runs without the token, the token was at fault (400); if it does not, the store is (503). A store that
+   * answered with a status other than 400 (throttling, 5xx) is the store's failure either way.
+   */
+  async #pageFailure(error: unknown, withoutCursor: (() => Promise<unknown>) | undefined): Promise<ChatError> {
+    const chat = toChatError(error);
+    const status = cosmosStatus(error);
+    if (withoutCursor === undefined || chat.code !== 'store_unavailable' || (status !== undefined && status !== 400)) return chat;
+    try {
+      await withoutCursor();
+    } catch {
+      return chat;
+    }
+    return unknownCursor();
   }
 }
 

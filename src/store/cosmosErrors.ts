@@ -1,4 +1,5 @@
-import { ChatError, NotFoundError, PreconditionFailedError, StoreUnavailableError, ValidationError } from '../chat/errors.js';
+import { ChatError, NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../chat/errors.js';
+import { unknownCursor } from './cursor.js';
 
 /**
  * The HTTP status of a Cosmos SDK error, or undefined for a transport failure. A failed batch request arrives wrapped
@@ -23,7 +24,7 @@ export function toChatError(error: unknown): ChatError {
   // A document (and a transactional batch) is at most 2 MB: a message the settings let through but Cosmos cannot hold.
   if (status === 413) return new ChatError('payload_too_large', 'The message is too large to store.');
   if (status === 400 && /continuation/i.test(String((error as { message?: unknown }).message))) {
-    return new ValidationError('The cursor is not one this service returned.', [{ field: 'cursor', message: 'unknown cursor' }]);
+    return unknownCursor();
   }
   return new StoreUnavailableError('The database is unreachable.', error);
 }

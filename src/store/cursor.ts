@@ -15,10 +15,15 @@ export function encodeCursor(continuationToken: string | undefined, scope: strin
   return continuationToken ? Buffer.from(JSON.stringify({ c: continuationToken, s: scope }), 'utf8').toString('base64url') : null;
 }
 
+/** The one answer to a cursor the service cannot continue from, however it was found out. */
+export function unknownCursor(): ValidationError {
+  return new ValidationError('The cursor is not one this service returned.', [{ field: 'cursor', message: 'unknown cursor' }]);
+}
+
 /** The continuation token inside a cursor; a cursor the service did not make for this query is a validation error. */
 export function decodeCursor(cursor: string | undefined, scope: string): string | undefined {
   if (cursor === undefined) return undefined;
-  const invalid = new ValidationError('The cursor is not one this service returned.', [{ field: 'cursor', message: 'unknown cursor' }]);
+  const invalid = unknownCursor();
   if (!/^[A-Za-z0-9_-]{1,8192}$/.test(cursor)) throw invalid;
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));

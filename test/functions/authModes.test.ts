@@ -85,6 +85,80 @@ describe('AUTH_MODE=appservice', () => {
   });
 });
 
+describe('AUTH_MODE=appservice in Azure with App Service authentication off (a default deployment without auth)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    // WEBSITE_SITE_NAME says "in Azure"; AUTH_MODE is not set, so it is appservice; WEBSITE_AUTH_ENABLED is absent.
+    t = await startTestApp({ env: { WEBSITE_SITE_NAME: 'chat-app' } });
+  });
+  afterAll(() => t?.close());
+
+  const forged: Record<string, string>[] = [
+    { 'x-ms-client-principal-id': 'victim-user' },
+    { 'x-ms-client-principal': b64({ identityProvider: 'aad', userId: 'victim-user', userDetails: 'v', userRoles: ['authenticated'] }) },
+    { 'x-ms-client-principal-id': 'victim-user', 'x-ms-client-principal-idp': 'aad', 'x-ms-client-principal-name': 'victim@example.com' },
+  ];
+
+  it('believes no principal header: 401 on every caller route, with a detail that names the fix', async () => {
+    expect(t.services.config.auth).toMatchObject({ mode: 'appservice', appServiceAuthOff: true });
+    for (const headers of forged) {
+      for (const [where, res] of await everyCallerRoute(t.api, headers)) {
+        expectUnauthorized(res, where);
+        expect(res.body.detail, where).toMatch(/turn on App Service authentication/);
+        expect(res.body.detail, where).toMatch(/AUTH_MODE=jwt/);
+      }
+    }
+  });
+
+  it('acts for no one: a victim\'s conversation stays unread, unlisted and undeleted', async () => {
+    const victim = (await t.services.conversations.create('victim-user', {})).id;
+    for (const headers of forged) {
+      expect((await call(t.api, 'GET', `/conversations/${victim}`, { headers })).status).toBe(401);
+      expect((await call(t.api, 'DELETE', `/conversations/${victim}`, { headers })).status).toBe(401);
+    }
+    await expect(t.services.conversations.get('victim-user', victim)).resolves.toMatchObject({ id: victim });
+  });
+
+  it('says so on health: 503 with down ["auth"] and the fix', async () => {
+    const res = await call(t.api, 'GET', '/health');
+    expect(res.status).toBe(503);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 503, down: ['auth'] });
+    expect(res.body.detail).toMatch(/turn on App Service authentication/);
+  });
+});
+
+describe('AUTH_MODE=appservice in Azure with App Service authentication on', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { WEBSITE_SITE_NAME: 'chat-app', WEBSITE_AUTH_ENABLED: 'True' } });
+  });
+  afterAll(() => t?.close());
+
+  it('acts for the principal the platform sent, and health is 200', async () => {
+    const headers = { 'x-ms-client-principal-id': '7f0e3c1a-0000-4000-8000-000000000001', 'x-ms-client-principal-idp': 'aad' };
+    const created = await call(t.api, 'POST', '/conversations', { headers, body: {} });
+    expect(created.status, created.raw).toBe(201);
+    expect((await call(t.api, 'GET', '/conversations', { headers })).body.items.map((c: { id: string }) => c.id)).toEqual([created.body.id]);
+    const health = await call(t.api, 'GET', '/health');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+  });
+
+  it('keeps Entra ids as they are and stores other providers\' ids under their name: equal ids, two users', async () => {
+    const asEntra = { 'x-ms-client-principal-id': '12345', 'x-ms-client-principal-idp': 'aad' };
+    const asGithub = { 'x-ms-client-principal': b64({ auth_typ: 'github', claims: [{ typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier', val: '12345' }] }) };
+    const entraOwn = (await call(t.api, 'POST', '/conversations', { headers: asEntra, body: {} })).body.id as string;
+    const githubOwn = (await call(t.api, 'POST', '/conversations', { headers: asGithub, body: {} })).body.id as string;
+    expect((await call(t.api, 'GET', `/conversations/${entraOwn}`, { headers: asGithub })).status).toBe(404);
+    expect((await call(t.api, 'GET', `/conversations/${githubOwn}`, { headers: asEntra })).status).toBe(404);
+    expect((await call(t.api, 'GET', `/conversations/${githubOwn}`, { headers: asGithub })).status).toBe(200);
+    // As stored: the partition of the GitHub user is "github:12345", the Entra user's "12345".
+    expect((await t.container.item(githubOwn, 'github:12345').read()).statusCode).toBe(200);
+    expect((await t.container.item(entraOwn, '12345').read()).statusCode).toBe(200);
+  });
+});
+
 describe('AUTH_MODE=jwt', () => {
   const ISSUER = 'https://login.example.test/tenant/v2.0';
   const AUDIENCE = 'api://chat-backend';

@@ -108,6 +108,8 @@ const CORPUS: readonly Row[] = [
   { name: 'message with no content-type', method: 'POST', path: M, body: json({ content: 'hi' }), contentType: '', status: 415, code: 'unsupported_media_type' },
   { name: 'body over MAX_BODY_BYTES', method: 'POST', path: C, body: oversized, status: 413, code: 'payload_too_large' },
   { name: 'chunked body over MAX_BODY_BYTES', method: 'POST', path: M, body: json({ content: 'y'.repeat(MAX_BODY_BYTES) }), chunked: true, status: 413, code: 'payload_too_large' },
+  { name: 'chunked body 64 times MAX_BODY_BYTES', method: 'PATCH', path: P, body: json({ title: 'z'.repeat(64 * MAX_BODY_BYTES) }), chunked: true, status: 413, code: 'payload_too_large' },
+  { name: 'Content-Length over MAX_BODY_BYTES on a message', method: 'POST', path: M, body: json({ content: 'y'.repeat(2 * MAX_BODY_BYTES) }), status: 413, code: 'payload_too_large' },
   // Ids, preconditions, routes.
   { name: 'malformed id', method: 'GET', path: '/conversations/not-an-id', status: 404, code: 'not_found' },
   { name: 'id one character short', method: 'PATCH', path: '/conversations/c_AAAAAAAAAAAAAAAAAAAAA', body: json({ title: 'x' }), status: 404, code: 'not_found' },

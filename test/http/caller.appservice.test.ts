@@ -4,7 +4,7 @@ import { UnauthorizedError } from '../../src/chat/errors.js';
 import { createCallerResolver, type AuthLog } from '../../src/http/caller.js';
 import { MAX_PRINCIPAL_HEADER_CHARS } from '../../src/http/auth/appServiceCaller.js';
 
-const resolver = createCallerResolver({ mode: 'appservice', jwtIssuer: undefined, jwtAudience: undefined, jwtJwksUri: undefined });
+const resolver = createCallerResolver({ mode: 'appservice', jwtIssuer: undefined, jwtAudience: undefined, jwtJwksUri: undefined, appServiceAuthOff: false });
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
 
 const swaPrincipal = { identityProvider: 'github', userId: 'abcd12345abcd012345abcdef0123450', userDetails: 'octo', userRoles: ['anonymous', 'authenticated'] };
@@ -32,8 +32,8 @@ async function refusal(headers: Record<string, string>): Promise<UnauthorizedErr
 }
 
 describe('AUTH_MODE=appservice', () => {
-  it('takes userId from a Static Web Apps principal', async () => {
-    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal': b64(swaPrincipal) }))).resolves.toEqual({ userId: swaPrincipal.userId });
+  it('takes userId from a Static Web Apps principal, scoped by its provider', async () => {
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal': b64(swaPrincipal) }))).resolves.toEqual({ userId: `github:${swaPrincipal.userId}` });
   });
 
   it("takes the object id claim from an App Service principal, whatever the claims' order", async () => {
@@ -58,7 +58,7 @@ describe('AUTH_MODE=appservice', () => {
   it("prefers the principal's userId to the id header, and the id header to the principal's claims", async () => {
     await expect(
       resolver.resolve(new Headers({ 'x-ms-client-principal': b64(swaPrincipal), 'x-ms-client-principal-id': 'other' })),
-    ).resolves.toEqual({ userId: swaPrincipal.userId });
+    ).resolves.toEqual({ userId: `github:${swaPrincipal.userId}` });
     await expect(
       resolver.resolve(new Headers({ 'x-ms-client-principal': b64(appServicePrincipal), 'x-ms-client-principal-id': 'platform-id' })),
     ).resolves.toEqual({ userId: 'platform-id' });
@@ -66,7 +66,31 @@ describe('AUTH_MODE=appservice', () => {
 
   it('reads the headers of an @azure/functions HttpRequest', async () => {
     const request = new HttpRequest({ method: 'GET', url: 'http://localhost/api/conversations', headers: { 'X-MS-CLIENT-PRINCIPAL': b64(swaPrincipal) } });
-    await expect(resolver.resolve(request.headers)).resolves.toEqual({ userId: swaPrincipal.userId });
+    await expect(resolver.resolve(request.headers)).resolves.toEqual({ userId: `github:${swaPrincipal.userId}` });
+  });
+
+  it('keeps Entra ids as they are and prefixes every other provider, so equal ids of two providers stay two users', async () => {
+    const claims = (auth_typ: string) => b64({ auth_typ, claims: [{ typ: 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier', val: '12345' }] });
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal': claims('aad') }))).resolves.toEqual({ userId: '12345' });
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal': claims('AAD') }))).resolves.toEqual({ userId: '12345' });
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal': claims('github') }))).resolves.toEqual({ userId: 'github:12345' });
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal': claims('Google') }))).resolves.toEqual({ userId: 'google:12345' });
+    // The id header alone takes the provider from x-ms-client-principal-idp, which App Service sends beside it.
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal-id': '12345', 'x-ms-client-principal-idp': 'github' }))).resolves.toEqual({
+      userId: 'github:12345',
+    });
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal-id': '12345', 'x-ms-client-principal-idp': 'aad' }))).resolves.toEqual({ userId: '12345' });
+    // The principal's own provider wins over the idp header.
+    await expect(
+      resolver.resolve(new Headers({ 'x-ms-client-principal': claims('twitter'), 'x-ms-client-principal-idp': 'aad' })),
+    ).resolves.toEqual({ userId: 'twitter:12345' });
+  });
+
+  it('refuses a provider name that is not a name, and a scoped id over the length bound', async () => {
+    await refusal({ 'x-ms-client-principal-id': 'u1', 'x-ms-client-principal-idp': 'git hub' });
+    await refusal({ 'x-ms-client-principal-id': 'u1', 'x-ms-client-principal-idp': 'a:b' });
+    await refusal({ 'x-ms-client-principal': b64({ ...swaPrincipal, identityProvider: 7 }) });
+    await refusal({ 'x-ms-client-principal-id': 'x'.repeat(128), 'x-ms-client-principal-idp': 'github' });
   });
 
   it('refuses a request with neither header, with no fallback user', async () => {
@@ -102,6 +126,17 @@ describe('AUTH_MODE=appservice', () => {
     await refusal({ 'x-ms-client-principal-id': 'a\u0085b' });
     await refusal({ 'x-ms-client-principal-id': ' padded' });
     await refusal({ 'x-ms-client-principal-id': 'x'.repeat(129) });
+  });
+
+  it('believes no header at all when App Service authentication is off in Azure, and says how to fix it', async () => {
+    const off = createCallerResolver({ mode: 'appservice', jwtIssuer: undefined, jwtAudience: undefined, jwtJwksUri: undefined, appServiceAuthOff: true });
+    expect(off.unavailable).toMatch(/App Service authentication/);
+    expect(resolver.unavailable).toBeUndefined();
+    for (const headers of [{ 'x-ms-client-principal': b64(swaPrincipal) }, { 'x-ms-client-principal-id': 'user-42' }, {}] as Record<string, string>[]) {
+      const error: unknown = await off.resolve(new Headers(headers)).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UnauthorizedError);
+      expect((error as UnauthorizedError).message).toMatch(/turn on App Service authentication.*AUTH_MODE=jwt/);
+    }
   });
 
   it('never writes the principal to the log', async () => {

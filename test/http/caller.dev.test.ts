@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/chat/errors.js';
 import { createCallerResolver } from '../../src/http/caller.js';
 
-const resolver = createCallerResolver({ mode: 'dev', jwtIssuer: undefined, jwtAudience: undefined, jwtJwksUri: undefined });
+const resolver = createCallerResolver({ mode: 'dev', jwtIssuer: undefined, jwtAudience: undefined, jwtJwksUri: undefined, appServiceAuthOff: false });
 const headers = (values: Record<string, string>) => ({ get: (name: string) => values[name.toLowerCase()] ?? null });
 
 describe('AUTH_MODE=dev', () => {

@@ -25,7 +25,7 @@ afterAll(async () => {
   await server.close();
 });
 
-const auth = () => ({ mode: 'jwt' as const, jwtIssuer: ISSUER, jwtAudience: AUDIENCE, jwtJwksUri: server.uri });
+const auth = () => ({ mode: 'jwt' as const, jwtIssuer: ISSUER, jwtAudience: AUDIENCE, jwtJwksUri: server.uri, appServiceAuthOff: false });
 const claims = (extra: Record<string, unknown> = {}) => ({ iss: ISSUER, aud: AUDIENCE, sub: 'subject-1', oid: 'object-1', iat: now(), exp: now() + 600, ...extra });
 const bearer = (token: string) => new Headers({ authorization: `Bearer ${token}` });
 

@@ -23,6 +23,7 @@ const OPTIONAL_SETTINGS: Readonly<Record<string, string>> = {
   PORT: 'the local host port; the Functions host ignores it',
   WEBSITE_INSTANCE_ID: 'set by the platform',
   WEBSITE_SITE_NAME: 'set by the platform',
+  WEBSITE_AUTH_ENABLED: 'set by the platform when App Service authentication is on',
   PHI_FIRST_BYTE_TIMEOUT_MS: 'tuning knob with a default (docs/deploy.md)',
   PHI_IDLE_TIMEOUT_MS: 'tuning knob with a default (docs/deploy.md)',
   PHI_MAX_CONCURRENCY: 'tuning knob with a default (docs/deploy.md)',
@@ -108,7 +109,7 @@ describe('the Cosmos DB container in infra/ is the one the code uses', () => {
     const account = resourceOfType(inner, 'Microsoft.DocumentDB/databaseAccounts').properties as Record<string, unknown>;
     expect(account.capabilities).toEqual([{ name: 'EnableServerless' }]);
     expect(account.disableLocalAuth).toBe(true);
-    expect(arm.parameters.cosmosDatabaseName?.defaultValue).toBe(loadConfig({}).cosmos.database);
+    expect(arm.parameters.cosmosDatabaseName?.defaultValue).toBe(loadConfig({ AUTH_MODE: 'dev' }).cosmos.database);
   });
 
   it('grants the built-in Data Contributor role to the app and, when given, the deploying user', () => {

@@ -191,6 +191,19 @@ describe('the request body limit', () => {
       expect(await over.json()).toMatchObject({ status: 413, code: 'payload_too_large' });
       const within = await fetch(`${small.url}/api/echo`, { method: 'POST', body: 'x'.repeat(1024) });
       expect(within.status).toBe(200);
+      // Chunked, no length declared: the function's read fails past the limit and the host answers 413 instead.
+      const chunked = (size: number) => new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < size; i += 256) controller.enqueue(new Uint8Array(Math.min(256, size - i)).fill(0x78));
+          controller.close();
+        },
+      });
+      const overChunked = await fetch(`${small.url}/api/echo`, { method: 'POST', body: chunked(4096), duplex: 'half' } as RequestInit);
+      expect(overChunked.status).toBe(413);
+      expect(await overChunked.json()).toMatchObject({ status: 413, code: 'payload_too_large' });
+      const withinChunked = await fetch(`${small.url}/api/echo`, { method: 'POST', body: chunked(1024), duplex: 'half' } as RequestInit);
+      expect(withinChunked.status).toBe(200);
+      expect(((await withinChunked.json()) as { body: number[] }).body).toHaveLength(1024);
     } finally {
       await small.close();
     }

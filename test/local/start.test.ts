@@ -1,25 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BUILT_START as START, cleanEnv, freePort, startBuiltApp } from '../support/builtApp.js';
 
-const START = 'dist/local/start.js';
 const built = existsSync(START);
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** The environment of a fresh shell: none of the test run's Azure settings leak into the child. */
-function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  return { ...env, ...extra };
-}
 
 describe('npm start (the built local host, as a user runs it)', () => {
   it('is built (npm test builds before running vitest)', () => {
@@ -30,6 +14,10 @@ describe('npm start (the built local host, as a user runs it)', () => {
     [{ PORT: 'abc' }, /^Cannot start: PORT="abc" is not valid: a whole number from 1 to 65535$/],
     [{ AUTH_MODE: 'dev', WEBSITE_SITE_NAME: 'app', PHI_ENDPOINT: 'https://x', COSMOS_ENDPOINT: 'https://y' }, /^Cannot start: AUTH_MODE="dev" is not valid/],
     [{ PHI_MODEL: 'gpt-4' }, /^Cannot start: PHI_MODEL="gpt-4" is not valid/],
+    [
+      { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://issuer.example', JWT_AUDIENCE: 'api://chat', JWT_JWKS_URI: 'http://issuer.example/keys' },
+      /^Cannot start: JWT_JWKS_URI="http:\/\/issuer\.example\/keys" is not valid: an https URL/,
+    ],
   ])('refuses a bad setting with one clear line and exit code 1: %o', (env, line) => {
     const result = spawnSync(process.execPath, [START], { env: cleanEnv(env), encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(1);
@@ -39,26 +27,20 @@ describe('npm start (the built local host, as a user runs it)', () => {
   });
 
   describe('with no Azure settings', () => {
-    let child: ReturnType<typeof spawn> | undefined;
+    let child: ChildProcess | undefined;
     afterAll(() => {
       child?.kill('SIGTERM');
     });
 
     it('serves /api/health with 200 and an unknown route with a 404 problem', async () => {
       const port = await freePort();
-      child = spawn(process.execPath, [START], { env: cleanEnv({ PORT: String(port) }), stdio: ['ignore', 'pipe', 'pipe'] });
-      let output = '';
-      await new Promise<void>((resolve, reject) => {
-        const onData = (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes('listening on')) resolve();
-        };
-        child!.stdout!.on('data', onData);
-        child!.stderr!.on('data', onData);
-        child!.once('exit', (code) => reject(new Error(`exited with ${code}: ${output}`)));
-      });
+      const started = await startBuiltApp({ PORT: String(port) });
+      child = started.child;
+      const { output } = started;
       expect(output).toMatch(/embedded Cosmos-compatible store/);
       expect(output).toMatch(/bundled Phi simulator/);
+      // No AUTH_MODE: dev, since npm start listens on loopback only.
+      expect(output).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+\/api \(auth mode dev\)/);
 
       const health = await fetch(`http://127.0.0.1:${port}/api/health`);
       expect(health.status).toBe(200);

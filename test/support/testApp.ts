@@ -59,7 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     COSMOS_DATABASE: `test-${randomUUID()}`,
     PHI_RETRY_BUDGET_MS: '2000',
     ...options.env,
-  });
+  }, { loopbackHost: true });
   const container = await openChatContainer({ endpoint: storeEndpoint, key: cosmos.key, database: config.cosmos.database });
   const clock = new TestClock();
   const services = await buildServices(config, { clock, container });

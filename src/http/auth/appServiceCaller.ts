@@ -19,6 +19,12 @@ const ID_CLAIM_TYPES = [
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
+/** An identity provider's name as App Service reports it (`aad`, `github`, `google`, a custom OpenID Connect name). */
+const PROVIDER = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Microsoft Entra ID: its ids stay as they are, so data stored before providers were told apart stays reachable. */
+const ENTRA = 'aad';
+
 /** Why a present principal was refused; a reason for the log, never for the client. */
 class BadPrincipal extends Error {}
 
@@ -58,30 +64,50 @@ function idFromClaims(claims: unknown): string | undefined {
 }
 
 /**
+ * The provider that vouched for the caller: the principal's `identityProvider` (SWA shape) or `auth_typ` (App
+ * Service shape), else the `x-ms-client-principal-idp` header; none at all is taken as Entra ID (App Service always
+ * sends one, and ids kept before this existed are Entra ids).
+ */
+function providerOf(principal: Record<string, unknown> | undefined, idpHeader: string | null): string {
+  const named = principal?.identityProvider ?? principal?.auth_typ ?? idpHeader ?? ENTRA;
+  if (typeof named !== 'string' || !PROVIDER.test(named)) throw new BadPrincipal('identity provider is not a valid name');
+  return named.toLowerCase();
+}
+
+/**
+ * The stored user id: Entra ids as they are, others prefixed with their provider (`github:12345`), so two providers
+ * that issue the same id never share a partition. An Entra id never contains `:` (object ids are GUIDs, SWA ids hex).
+ */
+function scopedId(provider: string, id: string): string {
+  if (provider === ENTRA) return id;
+  const scoped = `${provider}:${id}`;
+  if (!isValidUserId(scoped)) throw new BadPrincipal('provider-scoped id is too long');
+  return scoped;
+}
+
+/**
  * The caller under App Service / Static Web Apps authentication. The platform strips these headers
- * from outside requests and sets them itself, so they are trusted only as far as that platform
- * feature is switched on (the infra's job). Order: the principal's `userId` (SWA shape), else the
- * `x-ms-client-principal-id` header, else an id claim of the App Service shape. A principal that is
- * present but cannot be read is a 401 even when the id header is there: never a fallback.
+ * from outside requests and sets them itself, so they are believed only where that platform feature
+ * is on (the caller resolver checks `WEBSITE_AUTH_ENABLED`). Order: the principal's `userId` (SWA
+ * shape), else the `x-ms-client-principal-id` header, else an id claim of the App Service shape;
+ * then scoped by its identity provider. A principal that is present but cannot be read is a 401 even
+ * when the id header is there: never a fallback.
  */
 export function appServiceCaller(headers: HeaderGetter, log?: AuthLog): string {
   const principalHeader = headers.get('x-ms-client-principal');
   const idHeader = headers.get('x-ms-client-principal-id');
   try {
-    let claimsId: string | undefined;
-    if (principalHeader !== null) {
-      const principal = decodePrincipal(principalHeader);
-      if (principal.userId !== undefined) {
-        if (!isValidUserId(principal.userId)) throw new BadPrincipal('userId is not a valid id');
-        return principal.userId;
-      }
-      claimsId = idFromClaims(principal.claims);
+    const principal = principalHeader === null ? undefined : decodePrincipal(principalHeader);
+    let id: string | undefined;
+    if (principal?.userId !== undefined) {
+      if (!isValidUserId(principal.userId)) throw new BadPrincipal('userId is not a valid id');
+      id = principal.userId;
+    } else {
+      const claimsId = principal === undefined ? undefined : idFromClaims(principal.claims);
+      if (idHeader !== null && !isValidUserId(idHeader)) throw new BadPrincipal('x-ms-client-principal-id is not a valid id');
+      id = idHeader ?? claimsId;
     }
-    if (idHeader !== null) {
-      if (!isValidUserId(idHeader)) throw new BadPrincipal('x-ms-client-principal-id is not a valid id');
-      return idHeader;
-    }
-    if (claimsId !== undefined) return claimsId;
+    if (id !== undefined) return scopedId(providerOf(principal, headers.get('x-ms-client-principal-idp')), id);
   } catch (error) {
     if (!(error instanceof BadPrincipal)) throw error;
     log?.debug(`caller refused: client principal ${error.message}`);
