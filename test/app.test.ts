@@ -64,7 +64,7 @@ describe('buildServices: the model adapter the settings choose', () => {
     const [sim, store] = await Promise.all([startTestSimulator(), startTestStore()]);
     try {
       const config = loadConfig({
-        PHI_ENDPOINT: api === 'openai' ? sim.openaiUrl : sim.url, PHI_DEPLOYMENT: 'my-deployment', PHI_API_KEY: 'k', PHI_MODEL: sim.model.id,
+        AUTH_MODE: 'dev', PHI_ENDPOINT: api === 'openai' ? sim.openaiUrl : sim.url, PHI_DEPLOYMENT: 'my-deployment', PHI_API_KEY: 'k', PHI_MODEL: sim.model.id,
       });
       const built = await buildServices(config, { container: store.container });
       expect(built.model).toBeInstanceOf(Adapter);

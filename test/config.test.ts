@@ -144,13 +144,13 @@ describe('loadConfig: endpoints and values', () => {
 
   it('keeps the cap on one caller\'s turns below the upstream slots, and a lock that outlasts the waits the timeouts allow', () => {
     // Fewer slots than the default cap: the default follows them down.
-    expect(loadConfig({ PHI_MAX_CONCURRENCY: '3' }).limits.userMaxConcurrentTurns).toBe(2);
-    expect(loadConfig({ PHI_MAX_CONCURRENCY: '201', USER_MAX_CONCURRENT_TURNS: '200' }).limits.userMaxConcurrentTurns).toBe(200);
-    expect(() => loadConfig({ PHI_MAX_CONCURRENCY: '8', USER_MAX_CONCURRENT_TURNS: '9' })).toThrow(/^USER_MAX_CONCURRENT_TURNS="9"/);
+    expect(local({ PHI_MAX_CONCURRENCY: '3' }).limits.userMaxConcurrentTurns).toBe(2);
+    expect(local({ PHI_MAX_CONCURRENCY: '201', USER_MAX_CONCURRENT_TURNS: '200' }).limits.userMaxConcurrentTurns).toBe(200);
+    expect(() => local({ PHI_MAX_CONCURRENCY: '8', USER_MAX_CONCURRENT_TURNS: '9' })).toThrow(/^USER_MAX_CONCURRENT_TURNS="9"/);
     // 5 s is enough once the timeouts are short: 300 + 2 × 500 + 1000 + 2000 ms.
     const short = { PHI_RETRY_BUDGET_MS: '300', PHI_FIRST_BYTE_TIMEOUT_MS: '500', PHI_IDLE_TIMEOUT_MS: '1000' };
-    expect(loadConfig({ ...short, TURN_LOCK_SECONDS: '5' }).limits.turnLockSeconds).toBe(5);
-    expect(() => loadConfig({ ...short, PHI_IDLE_TIMEOUT_MS: '1800', TURN_LOCK_SECONDS: '5' })).toThrow(/^TURN_LOCK_SECONDS="5" is not valid: at least 6 /);
+    expect(local({ ...short, TURN_LOCK_SECONDS: '5' }).limits.turnLockSeconds).toBe(5);
+    expect(() => local({ ...short, PHI_IDLE_TIMEOUT_MS: '1800', TURN_LOCK_SECONDS: '5' })).toThrow(/^TURN_LOCK_SECONDS="5" is not valid: at least 6 /);
   });
 
   it('accepts a model id in any case and trims endpoint slashes', () => {
@@ -171,34 +171,34 @@ describe('loadConfig: PHI_API', () => {
     ['https://x.example/v1beta', 'inference'],
   ])('defaults from the endpoint path: %s speaks %s', (endpoint, api) => {
     const env = endpoint === undefined ? {} : { PHI_ENDPOINT: endpoint, PHI_DEPLOYMENT: 'Phi-4-mini-instruct' };
-    expect(loadConfig(env).phi.api).toBe(api);
+    expect(local(env).phi.api).toBe(api);
   });
 
   it('takes PHI_API over the path, in any case, and refuses anything else in one line', () => {
-    expect(loadConfig({ PHI_ENDPOINT: 'https://x.example/v1', PHI_API: 'Inference' }).phi.api).toBe('inference');
-    expect(loadConfig({ PHI_ENDPOINT: 'https://x.example/models', PHI_API: 'openai', PHI_DEPLOYMENT: 'd' }).phi.api).toBe('openai');
-    expect(loadConfig({ PHI_API: 'inference' }).phi.api).toBe('inference');
-    expect(() => loadConfig({ PHI_API: 'azure' })).toThrow(/^PHI_API="azure" is not valid: openai or inference$/);
+    expect(local({ PHI_ENDPOINT: 'https://x.example/v1', PHI_API: 'Inference' }).phi.api).toBe('inference');
+    expect(local({ PHI_ENDPOINT: 'https://x.example/models', PHI_API: 'openai', PHI_DEPLOYMENT: 'd' }).phi.api).toBe('openai');
+    expect(local({ PHI_API: 'inference' }).phi.api).toBe('inference');
+    expect(() => local({ PHI_API: 'azure' })).toThrow(/^PHI_API="azure" is not valid: openai or inference$/);
   });
 
   it('needs PHI_DEPLOYMENT with an openai endpoint (one line), not with the simulator or the inference API', () => {
     let error: unknown;
     try {
-      loadConfig({ PHI_ENDPOINT: 'https://res.openai.azure.com/openai/v1' });
+      local({ PHI_ENDPOINT: 'https://res.openai.azure.com/openai/v1' });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/^PHI_DEPLOYMENT="" is not valid: required when PHI_API=openai/);
     expect((error as Error).message).not.toContain('\n');
-    expect(() => loadConfig({ PHI_ENDPOINT: 'https://x.example/models', PHI_API: 'openai' })).toThrow(/^PHI_DEPLOYMENT=/);
-    expect(loadConfig({ PHI_API: 'openai' }).phi.deployment).toBeUndefined();
-    expect(loadConfig({ PHI_ENDPOINT: 'https://x.example/models' }).phi.deployment).toBeUndefined();
+    expect(() => local({ PHI_ENDPOINT: 'https://x.example/models', PHI_API: 'openai' })).toThrow(/^PHI_DEPLOYMENT=/);
+    expect(local({ PHI_API: 'openai' }).phi.deployment).toBeUndefined();
+    expect(local({ PHI_ENDPOINT: 'https://x.example/models' }).phi.deployment).toBeUndefined();
   });
 
   it('passes PHI_TOKEN_SCOPE through; unset, each adapter keeps its own default', () => {
-    expect(loadConfig({}).phi.tokenScope).toBeUndefined();
-    expect(loadConfig({ PHI_TOKEN_SCOPE: 'https://cognitiveservices.azure.com/.default' }).phi.tokenScope).toBe('https://cognitiveservices.azure.com/.default');
+    expect(local({}).phi.tokenScope).toBeUndefined();
+    expect(local({ PHI_TOKEN_SCOPE: 'https://cognitiveservices.azure.com/.default' }).phi.tokenScope).toBe('https://cognitiveservices.azure.com/.default');
   });
 });
 
