@@ -32,11 +32,6 @@ export class MemoryTurnReservations implements TurnReservations {
     this.#set(userId, releaseReservation(this.#of(userId).reservations, id, now));
   }
 
-  /** The caller's open reservations, expired ones included (as stored). */
-  openFor(userId: string): readonly Reservation[] {
-    return structuredClone(this.#of(userId).reservations);
-  }
-
   #of(userId: string): { version: number; reservations: readonly Reservation[] } {
     return this.#open.get(userId) ?? { version: 0, reservations: [] };
   }
