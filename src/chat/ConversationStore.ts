@@ -16,6 +16,11 @@ export interface ConversationChanges {
   readonly updatedAt: string;
 }
 
+/**
+ * A page of a list: at most `limit` items. `cursor` is a `nextCursor` the same list returned (same caller,
+ * conversation and order); any other cursor is a ValidationError. A page may hold fewer than `limit` items while
+ * more follow, and the last page may be empty: a reader follows `nextCursor` until it is null.
+ */
 export interface PageRequest {
   readonly limit: number;
   readonly cursor?: string | undefined;
@@ -64,6 +69,12 @@ export interface DiscardedTurn {
 /**
  * Persistence of conversations and messages, always scoped to the caller: every method takes the user id and
  * never returns another user's data. Deleted (or half-deleted) conversations are invisible to every read.
+ *
+ * Caching: an adapter may remember documents it read or wrote (the Cosmos one keeps the last version of recent
+ * conversations), but only as a way to skip a read: every write it makes from memory is conditional on that
+ * version's etag, so each method behaves as if it had read the current version, and a stale copy (another
+ * instance changed it) costs a retry, never a lost change. `test/support/contracts/` holds the suite every adapter
+ * passes.
  */
 export interface ConversationStore {
   createConversation(userId: string, conversation: NewConversation): Promise<Conversation>;
@@ -83,13 +94,22 @@ export interface ConversationStore {
   /**
    * Takes the conversation's turn lock if it is free or expired at `now` and, in the same atomic write, stores the
    * turn's first messages and its idempotency record: one round trip, and never a lock without its messages or
-   * messages without their lock. `conversation` is the version the caller just read (its etag saves a read).
-   * Throws NotFoundError for a missing or deleted conversation.
+   * messages without their lock. `conversation` is the version the caller just read (its etag saves a read; the
+   * result never depends on it). A lock held by the same turn id counts as free. Throws NotFoundError for a
+   * missing or deleted conversation.
+   *
+   * An idempotency record older than 24 hours (by the store's clock) gives way to the new one. When both the lock
+   * is held and the key is taken, as when two requests with the same key race, either reason may be reported.
    */
   beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now?: Date): Promise<TurnStartResult>;
   /** Creates or replaces a message (ids are deterministic per turn, so a retry overwrites rather than duplicates). */
   putMessage(message: Message): Promise<Message>;
-  /** Adds the turn's usage and messages to the conversation and frees the lock, once per turn id. */
+  /**
+   * Adds the turn's usage and messages to the conversation and frees the lock if this turn still holds it, once
+   * per turn id (a repeat only frees the lock; an adapter may remember only recent turn ids). On a conversation
+   * deleted during the turn it finishes the delete instead (what the turn wrote after it goes too); a conversation
+   * already gone is fine.
+   */
   finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void>;
   /**
    * Deletes what a turn may have written before it could start (its messages, and its idempotency record if it is
@@ -97,9 +117,13 @@ export interface ConversationStore {
    */
   discardTurn(userId: string, conversationId: string, turn: DiscardedTurn): Promise<void>;
 
+  /** The key's record; null once it is older than 24 hours (by the store's clock) or its conversation is deleted. */
   getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null>;
 
-  /** Removes what half-finished deletes left behind; returns how many conversations it finished. */
+  /**
+   * Removes what half-finished deletes left behind, of every caller; returns how many conversations it finished. A
+   * deleted conversation whose turn lock is still live stays (invisible) until that turn finishes or the lock expires.
+   */
   sweepDeleted(): Promise<number>;
   /** Cheap reachability check for /api/health. */
   ping(): Promise<void>;

@@ -18,8 +18,9 @@ export interface DayUsage {
 }
 
 /**
- * The per-caller token ledger. `record` is idempotent by turn id: a turn is counted once however often it is
- * recorded, and a recorded turn is in every total read after it (no total is kept apart from what was recorded).
+ * The per-caller token ledger. `record` is idempotent by turn id: a turn is counted once however often (or by
+ * however many instances) it is recorded, and the first entry stands; a recorded turn is in every total read after
+ * it (no total is kept apart from what was recorded).
  * It survives the deletion of the conversation the tokens were spent in.
  */
 export interface UsageLedger {

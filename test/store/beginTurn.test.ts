@@ -1,15 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TurnStart } from '../../src/chat/ConversationStore.js';
 import type { Conversation } from '../../src/chat/conversation.js';
-import { newId, turnMessageIds } from '../../src/chat/ids.js';
+import { newId } from '../../src/chat/ids.js';
 import { CosmosConversationStore } from '../../src/store/CosmosConversationStore.js';
 import { TestClock } from '../support/clock.js';
+import { turnStartAt } from '../support/turnStart.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
 
 /**
  * The turn's first write is one transactional batch. Cosmos DB applies a batch all or nothing; the embedded store
  * applies it one operation at a time and stops at the first failure, so these races also check that the store
- * undoes what landed of a failed batch: the loser of a race leaves nothing.
+ * undoes what landed of a failed batch: the loser of a race leaves nothing. What any store must do (lock expiry,
+ * idempotency windows, other instances' changes) is in the contract suite, `test/store/storeContracts.test.ts`.
  */
 let s: TestStore;
 let store: CosmosConversationStore;
@@ -30,19 +32,7 @@ async function conversation(): Promise<Conversation> {
 }
 
 function turnStart(conversationId: string, key?: string, lockMs = 60_000): TurnStart {
-  const turnId = newId('t');
-  const ids = turnMessageIds(turnId);
-  const createdAt = clock.now().toISOString();
-  return {
-    turn: { turnId, expiresAt: new Date(clock.now().getTime() + lockMs).toISOString() },
-    messages: [
-      { id: ids.user, conversationId, userId: USER, role: 'user', content: 'hi', status: 'complete', createdAt, tokenCount: 1, turnId },
-      { id: ids.assistant, conversationId, userId: USER, role: 'assistant', content: '', status: 'streaming', createdAt, tokenCount: 0, turnId },
-    ],
-    idempotency: key === undefined ? undefined : {
-      key, conversationId, requestHash: 'h', turnId, userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
-    },
-  };
+  return turnStartAt(clock, USER, conversationId, key, lockMs);
 }
 
 async function documentsOf(conversationId: string): Promise<{ id: string; type: string; turnId?: string }[]> {
@@ -96,51 +86,5 @@ describe('beginTurn', () => {
     const winner = results[0]!.started ? a : b;
     const docs = await documentsOf(c.id);
     expect(docs.map((d) => d.turnId)).toEqual([winner.turn.turnId, winner.turn.turnId, winner.turn.turnId]);
-  });
-
-  it('reads again when another instance changed the conversation since this one read it, and keeps that change', async () => {
-    const c = await conversation();
-    await store.getConversation(USER, c.id);
-    const other = new CosmosConversationStore(s.container, clock);
-    await other.updateConversation(USER, c.id, { title: 'renamed', updatedAt: clock.now().toISOString() });
-    // The caller still holds the version before the rename, and so does this instance's memory.
-    const begun = await store.beginTurn(USER, c, turnStart(c.id));
-    expect(begun.started && begun.conversation.title).toBe('renamed');
-    const now = await store.getConversation(USER, c.id);
-    expect(now?.title).toBe('renamed');
-    expect(now?.lastSeq).toBe(2);
-  });
-
-  it('finishes a turn over a conversation another instance changed during it: the change kept, the lock freed', async () => {
-    const c = await conversation();
-    const start = turnStart(c.id);
-    expect((await store.beginTurn(USER, c, start)).started).toBe(true);
-    const other = new CosmosConversationStore(s.container, clock);
-    await other.updateConversation(USER, c.id, { title: 'renamed mid-turn', updatedAt: clock.now().toISOString() });
-    await store.finishTurn(USER, c.id, { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() });
-    const now = await other.getConversation(USER, c.id);
-    expect(now).toMatchObject({ title: 'renamed mid-turn', activeTurn: null, messageCount: 2, usage: { totalTokens: 7 } });
-  });
-
-  it('takes over a lock whose turn has expired, but not a live one', async () => {
-    const c = await conversation();
-    const first = await store.beginTurn(USER, c, turnStart(c.id, undefined, 1_000));
-    expect(first.started).toBe(true);
-    const held = await store.beginTurn(USER, (await store.getConversation(USER, c.id))!, turnStart(c.id));
-    expect(held).toEqual({ started: false, reason: 'locked' });
-    clock.advance(2_000);
-    const taken = await store.beginTurn(USER, (await store.getConversation(USER, c.id))!, turnStart(c.id));
-    expect(taken.started && taken.messages.map((m) => m.seq)).toEqual([3, 4]);
-  });
-
-  it('lets a key whose record is past its 24 hours start a new turn', async () => {
-    const c = await conversation();
-    const old = await store.beginTurn(USER, c, turnStart(c.id, 'old-key', 1_000));
-    expect(old.started).toBe(true);
-    clock.advance(25 * 60 * 60 * 1000);
-    const start = turnStart(c.id, 'old-key');
-    const again = await store.beginTurn(USER, (await store.getConversation(USER, c.id))!, start);
-    expect(again.started).toBe(true);
-    expect((await store.getIdempotencyRecord(USER, c.id, 'old-key'))?.turnId).toBe(start.turn.turnId);
   });
 });

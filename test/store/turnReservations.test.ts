@@ -4,6 +4,7 @@ import { CosmosTurnReservations } from '../../src/store/CosmosTurnReservations.j
 import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
 
+/** The Cosmos adapter's `inFlight` document; the port-level promises are in `storeContracts.test.ts`. */
 let s: TestStore;
 const DAY = '2026-06-02';
 const NOW = new Date(`${DAY}T12:00:00Z`);
@@ -43,32 +44,6 @@ describe('CosmosTurnReservations', () => {
     expect(taken).toBe(10);
     expect(outcomes.filter((o) => !o.taken).every((o) => !o.taken && ['quota_exceeded', 'rate_limited'].includes(o.reason))).toBe(true);
     expect((await inFlightDocument(user))?.reservations).toHaveLength(10);
-  });
-
-  it('caps the turns in flight across instances and frees a place on release', async () => {
-    const user = 'reserve-cap';
-    const [a, b] = instances();
-    const limits = { dailyTokenLimit: undefined, maxConcurrentTurns: 3 };
-    const outcomes = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a! : b!).reservations.reserve(user, reservation(`t${i}`, 1), limits, DAY, NOW)));
-    const takenIds = outcomes.flatMap((o, i) => (o.taken ? [`t${i}`] : []));
-    expect(takenIds).toHaveLength(3);
-    expect(outcomes.filter((o) => !o.taken).map((o) => !o.taken && o.reason)).toEqual(Array(9).fill('rate_limited'));
-
-    await b!.reservations.release(user, takenIds[0]!, NOW);
-    expect((await a!.reservations.reserve(user, reservation('late', 1), limits, DAY, NOW)).taken).toBe(true);
-    expect((await b!.reservations.reserve(user, reservation('later', 1), limits, DAY, NOW)).taken).toBe(false);
-  });
-
-  it("counts a settled call's usage once it is released: spent tokens and reservations are never both missed", async () => {
-    const user = 'reserve-settle';
-    const [a, b] = instances();
-    const limits = { dailyTokenLimit: 100, maxConcurrentTurns: 10 };
-    expect((await a!.reservations.reserve(user, reservation('first', 60), limits, DAY, NOW)).taken).toBe(true);
-    // It settles as a settle does: usage recorded, then the reservation released.
-    await a!.ledger.record(user, { turnId: 'first', conversationId: 'c', model: 'm', day: DAY, usage: { promptTokens: 50, completionTokens: 20, totalTokens: 70 } });
-    await a!.reservations.release(user, 'first', NOW);
-    expect((await b!.reservations.reserve(user, reservation('second', 30), limits, DAY, NOW)).taken).toBe(true);
-    expect(await b!.reservations.reserve(user, reservation('third', 1), limits, DAY, NOW)).toMatchObject({ taken: false, reason: 'quota_exceeded', spentToday: 70, reservedTokens: 30 });
   });
 
   it('lets a lost instance\'s reservation expire with its lease, and leaves no document once nothing is in flight', async () => {

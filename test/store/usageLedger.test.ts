@@ -4,6 +4,7 @@ import { newId } from '../../src/chat/ids.js';
 import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
 
+/** The Cosmos ledger's turn documents and legacy day totals; the port-level promises are in `storeContracts.test.ts`. */
 let s: TestStore;
 const DAY = '2026-06-02';
 
@@ -24,17 +25,6 @@ async function turnDocuments(userId: string): Promise<Record<string, unknown>[]>
 }
 
 describe('CosmosUsageLedger', () => {
-  it('counts a turn once, however often and by however many instances it is recorded', async () => {
-    const user = 'ledger-once';
-    const [a, b] = [new CosmosUsageLedger(s.container), new CosmosUsageLedger(s.container)];
-    const e = entry(10);
-    await a.record(user, e);
-    await a.record(user, e);
-    await b.record(user, e);
-    expect(await b.tokensOn(user, DAY)).toBe(11);
-    expect(await a.days(user, DAY, DAY)).toEqual([{ date: DAY, promptTokens: 10, completionTokens: 1, totalTokens: 11, requests: 1 }]);
-  });
-
   it('counts a turn once when two instances record it at the same moment', async () => {
     const user = 'ledger-same-moment';
     const e = entry(12);

@@ -1,0 +1,328 @@
+import { describe, expect, it } from 'vitest';
+import type { ConversationStore, TurnStart } from '../../../src/chat/ConversationStore.js';
+import type { Conversation, Message } from '../../../src/chat/conversation.js';
+import { NotFoundError, PreconditionFailedError, ValidationError } from '../../../src/chat/errors.js';
+import { newId } from '../../../src/chat/ids.js';
+import { TestClock } from '../clock.js';
+import { turnStartAt } from '../turnStart.js';
+
+export interface ConversationStoreFixture {
+  readonly store: ConversationStore;
+  /** Another instance of the service over the same data (its own memory, if the adapter keeps any). */
+  readonly otherInstance: () => ConversationStore;
+}
+
+const ZERO = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+let users = 0;
+
+/**
+ * The `ConversationStore` port's promises, asserted through the port alone, so every adapter (Cosmos, the
+ * in-memory one of the core's unit tests) is held to the same ones. `makeStore` gets the clock the store must read
+ * lock expiry, tombstones and idempotency windows from; each test uses its own caller.
+ */
+export function describeConversationStoreContract(name: string, makeStore: (clock: TestClock) => Promise<ConversationStoreFixture> | ConversationStoreFixture): void {
+  describe(`ConversationStore contract: ${name}`, () => {
+    const clock = new TestClock();
+    let fixture: ConversationStoreFixture | undefined;
+    const store = async (): Promise<ConversationStore> => (fixture ??= await makeStore(clock)).store;
+    const caller = (): string => `contract-${(users += 1)}-${newId('c').slice(2, 8)}`;
+
+    async function conversation(user: string, fields: { title?: string; updatedAt?: string } = {}): Promise<Conversation> {
+      const s = await store();
+      const created = await s.createConversation(user, {
+        id: newId('c'), title: fields.title ?? 't', model: 'phi-3.5-mini-instruct', systemPrompt: null, settings: { temperature: 0.5 },
+        createdAt: fields.updatedAt ?? clock.now().toISOString(),
+      });
+      return created;
+    }
+
+    const turnStart = (user: string, conversationId: string, key?: string, lockMs?: number): TurnStart =>
+      turnStartAt(clock, user, conversationId, key, lockMs);
+
+    /** A caller of its own, a conversation of theirs, the store. */
+    async function fresh(): Promise<{ user: string; c: Conversation; s: ConversationStore }> {
+      const user = caller();
+      return { user, c: await conversation(user), s: await store() };
+    }
+
+    async function started(user: string, c: Pick<Conversation, 'id' | 'etag'>, start: TurnStart): Promise<readonly Message[]> {
+      const begun = await (await store()).beginTurn(user, c, start);
+      if (!begun.started) throw new Error(`turn not started: ${begun.reason}`);
+      return begun.messages;
+    }
+
+    async function allMessages(user: string, conversationId: string): Promise<Message[]> {
+      return [...(await (await store()).listMessages(user, conversationId, { limit: 100, order: 'asc' })).items];
+    }
+
+    function message(user: string, conversationId: string, seq: number, fields: Partial<Message> = {}): Message {
+      return {
+        id: `m_${conversationId.slice(2)}_${seq}`, conversationId, userId: user, role: seq % 2 ? 'user' : 'assistant',
+        content: `message ${seq}`, status: 'complete', createdAt: clock.now().toISOString(), tokenCount: 3, seq, turnId: 't_x', ...fields,
+      };
+    }
+
+    it('returns a created conversation with empty totals and an etag, to its owner only', async () => {
+      const [user, other] = [caller(), caller()];
+      const c = await conversation(user, { title: 'hello' });
+      expect(c).toMatchObject({ userId: user, title: 'hello', messageCount: 0, usage: ZERO, lastSeq: 0, activeTurn: null });
+      expect(c.etag).not.toBe('');
+      expect(await (await store()).getConversation(user, c.id)).toEqual(c);
+      expect(await (await store()).getConversation(other, c.id)).toBeNull();
+      expect(await (await store()).getConversation(user, newId('c'))).toBeNull();
+    });
+
+    it('lists the caller\'s conversations newest first, page by page with cursors, and refuses a cursor of another list', async () => {
+      const [user, other] = [caller(), caller()];
+      const base = Date.parse('2026-03-01T00:00:00Z');
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) ids.push((await conversation(user, { updatedAt: new Date(base + i * 1000).toISOString() })).id);
+      await conversation(other);
+      const s = await store();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await s.listConversations(user, { limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.items.map((c) => c.id));
+        cursor = page.nextCursor ?? undefined;
+        pages += 1;
+      } while (cursor && pages < 10);
+      expect(seen).toEqual([...ids].reverse());
+      const first = await s.listConversations(user, { limit: 2 });
+      expect(first.nextCursor).not.toBeNull();
+      await expect(s.listConversations(other, { limit: 2, cursor: first.nextCursor! })).rejects.toThrow(ValidationError);
+      await expect(s.listConversations(user, { limit: 2, cursor: 'not-a-cursor' })).rejects.toThrow(ValidationError);
+      await expect(s.listConversations(user, { limit: 2, cursor: 'eyJjIjoieCIsInMiOiJ5In0' })).rejects.toThrow(ValidationError);
+    });
+
+    it('merges settings on update, gives a new etag, and honours If-Match: stale is refused and changes nothing', async () => {
+      const { user, c, s } = await fresh();
+      const renamed = await s.updateConversation(user, c.id, { title: 'one', settings: { topP: 0.9 }, updatedAt: clock.now().toISOString() }, c.etag);
+      expect(renamed).toMatchObject({ title: 'one', settings: { temperature: 0.5, topP: 0.9 } });
+      expect(renamed.etag).not.toBe(c.etag);
+      await expect(s.updateConversation(user, c.id, { title: 'two', updatedAt: clock.now().toISOString() }, c.etag)).rejects.toThrow(PreconditionFailedError);
+      expect((await s.getConversation(user, c.id))?.title).toBe('one');
+      expect((await s.updateConversation(user, c.id, { systemPrompt: 'be brief', updatedAt: clock.now().toISOString() }, '*')).systemPrompt).toBe('be brief');
+      expect((await s.updateConversation(user, c.id, { title: 'three', updatedAt: clock.now().toISOString() })).title).toBe('three');
+      await expect(s.updateConversation(caller(), c.id, { title: 'x', updatedAt: clock.now().toISOString() })).rejects.toThrow(NotFoundError);
+    });
+
+    it('starts a turn in one step: the lock, the messages numbered after the last, the idempotency record', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id, 'k1');
+      const begun = await s.beginTurn(user, c, start);
+      if (!begun.started) throw new Error(begun.reason);
+      expect(begun.conversation.activeTurn).toEqual(start.turn);
+      expect(begun.conversation.lastSeq).toBe(2);
+      expect(begun.messages.map((m) => [m.role, m.seq])).toEqual([['user', 1], ['assistant', 2]]);
+      expect(await s.getIdempotencyRecord(user, c.id, 'k1')).toEqual(start.idempotency);
+      expect(await s.getIdempotencyRecord(user, c.id, 'k2')).toBeNull();
+      expect((await allMessages(user, c.id)).map((m) => m.id)).toEqual(start.messages.map((m) => m.id));
+      expect(await s.getMessage(user, start.messages[0]!.id)).toEqual(begun.messages[0]);
+      expect(await s.getMessage(caller(), start.messages[0]!.id)).toBeNull();
+    });
+
+    it('adds a finished turn to the totals once however often it is finished, and frees the lock', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id);
+      await started(user, c, start);
+      const outcome = { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() };
+      await s.finishTurn(user, c.id, outcome);
+      await s.finishTurn(user, c.id, outcome);
+      expect(await s.getConversation(user, c.id)).toMatchObject({ activeTurn: null, messageCount: 2, usage: { totalTokens: 7 }, lastSeq: 2 });
+      const next = await started(user, (await s.getConversation(user, c.id))!, turnStart(user, c.id));
+      expect(next.map((m) => m.seq)).toEqual([3, 4]);
+    });
+
+    it('lets one of two racing turns in; the loser leaves no record and no message', async () => {
+      const { user, c, s } = await fresh();
+      const [a, b] = [turnStart(user, c.id, 'ka'), turnStart(user, c.id, 'kb')];
+      const results = await Promise.all([s.beginTurn(user, c, a), s.beginTurn(user, c, b)]);
+      expect(results.map((r) => r.started).sort()).toEqual([false, true]);
+      const winner = results[0]!.started ? a : b;
+      const loser = winner === a ? b : a;
+      expect(results.find((r) => !r.started)).toEqual({ started: false, reason: 'locked' });
+      expect((await allMessages(user, c.id)).map((m) => m.turnId)).toEqual([winner.turn.turnId, winner.turn.turnId]);
+      expect(await s.getIdempotencyRecord(user, c.id, loser.idempotency!.key)).toBeNull();
+      expect((await s.getConversation(user, c.id))?.activeTurn?.turnId).toBe(winner.turn.turnId);
+    });
+
+    it('lets one of two racing turns with the same key in; the other is refused (locked or key taken) and writes nothing', async () => {
+      const { user, c, s } = await fresh();
+      const [a, b] = [turnStart(user, c.id, 'same'), turnStart(user, c.id, 'same')];
+      const results = await Promise.all([s.beginTurn(user, c, a), s.beginTurn(user, c, b)]);
+      const refused = results.find((r) => !r.started);
+      expect(results.filter((r) => r.started)).toHaveLength(1);
+      expect(refused && !refused.started && ['locked', 'key_taken'].includes(refused.reason)).toBe(true);
+      const winner = results[0]!.started ? a : b;
+      expect((await allMessages(user, c.id)).map((m) => m.turnId)).toEqual([winner.turn.turnId, winner.turn.turnId]);
+      expect((await s.getIdempotencyRecord(user, c.id, 'same'))?.turnId).toBe(winner.turn.turnId);
+    });
+
+    it('refuses a key another turn holds even once that turn has finished, for 24 hours', async () => {
+      const { user, c, s } = await fresh();
+      const first = turnStart(user, c.id, 'held');
+      await started(user, c, first);
+      await s.finishTurn(user, c.id, { turnId: first.turn.turnId, usage: ZERO, messagesAdded: 2, updatedAt: clock.now().toISOString() });
+      clock.advance(23 * 60 * 60 * 1000);
+      expect(await s.beginTurn(user, (await s.getConversation(user, c.id))!, turnStart(user, c.id, 'held'))).toEqual({ started: false, reason: 'key_taken' });
+      expect((await s.getIdempotencyRecord(user, c.id, 'held'))?.turnId).toBe(first.turn.turnId);
+      expect(await allMessages(user, c.id)).toHaveLength(2);
+    });
+
+    it('reads again when another instance changed the conversation since this one read it, and keeps that change', async () => {
+      const { user, c, s } = await fresh();
+      await s.getConversation(user, c.id);
+      await fixture!.otherInstance().updateConversation(user, c.id, { title: 'renamed', updatedAt: clock.now().toISOString() });
+      // The caller still holds the version before the rename, and so may this instance's memory.
+      const begun = await s.beginTurn(user, c, turnStart(user, c.id));
+      expect(begun.started && begun.conversation.title).toBe('renamed');
+      const now = await s.getConversation(user, c.id);
+      expect(now?.title).toBe('renamed');
+      expect(now?.lastSeq).toBe(2);
+    });
+
+    it('finishes a turn over a conversation another instance changed during it: the change kept, the lock freed', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id);
+      expect((await s.beginTurn(user, c, start)).started).toBe(true);
+      const other = fixture!.otherInstance();
+      await other.updateConversation(user, c.id, { title: 'renamed mid-turn', updatedAt: clock.now().toISOString() });
+      await s.finishTurn(user, c.id, { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() });
+      const now = await other.getConversation(user, c.id);
+      expect(now).toMatchObject({ title: 'renamed mid-turn', activeTurn: null, messageCount: 2, usage: { totalTokens: 7 } });
+    });
+
+    it('takes over a lock whose turn has expired, but not a live one; the late finish of the lost turn leaves the new lock', async () => {
+      const { user, c, s } = await fresh();
+      const lost = turnStart(user, c.id, undefined, 1_000);
+      expect((await s.beginTurn(user, c, lost)).started).toBe(true);
+      const held = await s.beginTurn(user, (await s.getConversation(user, c.id))!, turnStart(user, c.id));
+      expect(held).toEqual({ started: false, reason: 'locked' });
+      clock.advance(2_000);
+      const next = turnStart(user, c.id);
+      const taken = await s.beginTurn(user, (await s.getConversation(user, c.id))!, next);
+      expect(taken.started && taken.messages.map((m) => m.seq)).toEqual([3, 4]);
+      await s.finishTurn(user, c.id, { turnId: lost.turn.turnId, usage: ZERO, messagesAdded: 1, updatedAt: clock.now().toISOString() });
+      expect((await s.getConversation(user, c.id))?.activeTurn).toEqual(next.turn);
+    });
+
+    it('lets a key whose record is past its 24 hours start a new turn', async () => {
+      const { user, c, s } = await fresh();
+      const old = await s.beginTurn(user, c, turnStart(user, c.id, 'old-key', 1_000));
+      expect(old.started).toBe(true);
+      clock.advance(25 * 60 * 60 * 1000);
+      expect(await s.getIdempotencyRecord(user, c.id, 'old-key')).toBeNull();
+      const start = turnStart(user, c.id, 'old-key');
+      const again = await s.beginTurn(user, (await s.getConversation(user, c.id))!, start);
+      expect(again.started).toBe(true);
+      expect((await s.getIdempotencyRecord(user, c.id, 'old-key'))?.turnId).toBe(start.turn.turnId);
+    });
+
+    it('discards what a turn wrote, and its own idempotency record but never another turn\'s', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id, 'kd');
+      await started(user, c, start);
+      await s.discardTurn(user, c.id, { turnId: newId('t'), messageIds: [], idempotencyKey: 'kd' });
+      expect((await s.getIdempotencyRecord(user, c.id, 'kd'))?.turnId).toBe(start.turn.turnId);
+      const ids = start.messages.map((m) => m.id);
+      await s.discardTurn(user, c.id, { turnId: start.turn.turnId, messageIds: [...ids, 'm_absent'], idempotencyKey: 'kd' });
+      expect(await s.getIdempotencyRecord(user, c.id, 'kd')).toBeNull();
+      expect(await allMessages(user, c.id)).toEqual([]);
+      expect(await s.getMessage(user, ids[0]!)).toBeNull();
+    });
+
+    it('pages messages in either order with cursors bound to their list, and overwrites a message put again', async () => {
+      const { user, c, s } = await fresh();
+      for (let seq = 1; seq <= 5; seq += 1) await s.putMessage(message(user, c.id, seq));
+      const updated = await s.putMessage({ ...message(user, c.id, 2), content: 'rewritten' });
+      expect(updated.content).toBe('rewritten');
+      const walk = async (order: 'asc' | 'desc'): Promise<number[]> => {
+        const seqs: number[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 10; pages += 1) {
+          const page = await s.listMessages(user, c.id, { limit: 2, order, ...(cursor ? { cursor } : {}) });
+          seqs.push(...page.items.map((m) => m.seq));
+          if (!page.nextCursor) break;
+          cursor = page.nextCursor;
+        }
+        return seqs;
+      };
+      expect(await walk('asc')).toEqual([1, 2, 3, 4, 5]);
+      expect(await walk('desc')).toEqual([5, 4, 3, 2, 1]);
+      expect((await allMessages(user, c.id))[1]?.content).toBe('rewritten');
+      const recent = await s.recentMessages(user, c.id, { limit: 3 });
+      expect(recent.items.map((m) => m.seq)).toEqual([5, 4, 3]);
+      expect((await s.recentMessages(user, c.id, { limit: 3, cursor: recent.nextCursor! })).items.map((m) => m.seq)).toEqual([2, 1]);
+      const asc = await s.listMessages(user, c.id, { limit: 2, order: 'asc' });
+      await expect(s.listMessages(user, c.id, { limit: 2, order: 'desc', cursor: asc.nextCursor! })).rejects.toThrow(ValidationError);
+      await expect(s.recentMessages(user, newId('c'), { limit: 2, cursor: recent.nextCursor! })).rejects.toThrow(ValidationError);
+      await expect(s.listMessages(user, c.id, { limit: 2, order: 'asc', cursor: '%%%' })).rejects.toThrow(ValidationError);
+      await expect(s.listMessages(caller(), c.id, { limit: 2, order: 'asc' })).rejects.toThrow(NotFoundError);
+    });
+
+    it('counts the messages below a number that would be sent to the model', async () => {
+      const { user, c, s } = await fresh();
+      const fields: Partial<Message>[] = [{}, { status: 'failed', content: 'x' }, { content: '   ' }, { status: 'incomplete', content: 'half' }, { status: 'filtered', content: '' }, {}];
+      for (const [i, f] of fields.entries()) await s.putMessage(message(user, c.id, i + 1, f));
+      expect(await s.countSendableBefore(user, c.id, 7)).toBe(3);
+      expect(await s.countSendableBefore(user, c.id, 4)).toBe(1);
+      expect(await s.countSendableBefore(user, c.id, 1)).toBe(0);
+      expect(await s.countSendableBefore(caller(), c.id, 7)).toBe(0);
+    });
+
+    it('hides a deleted conversation from every read and write at once, and removes its messages and records', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id, 'kdel', -1_000);
+      await started(user, c, start);
+      expect(await s.deleteConversation(caller(), c.id)).toBe(false);
+      expect(await s.deleteConversation(user, c.id)).toBe(true);
+      expect(await s.getConversation(user, c.id)).toBeNull();
+      expect((await s.listConversations(user, { limit: 10 })).items).toEqual([]);
+      await expect(s.listMessages(user, c.id, { limit: 10, order: 'asc' })).rejects.toThrow(NotFoundError);
+      await expect(s.updateConversation(user, c.id, { title: 'x', updatedAt: clock.now().toISOString() })).rejects.toThrow(NotFoundError);
+      await expect(s.beginTurn(user, c, turnStart(user, c.id))).rejects.toThrow(NotFoundError);
+      expect(await s.getMessage(user, start.messages[0]!.id)).toBeNull();
+      expect(await s.getIdempotencyRecord(user, c.id, 'kdel')).toBeNull();
+      expect(await s.deleteConversation(user, c.id)).toBe(false);
+    });
+
+    it('keeps a deleted conversation a turn still holds as a tombstone; the turn\'s finish, or a sweep after the lock, ends it', async () => {
+      const user = caller();
+      const s = await store();
+      const [a, b] = [await conversation(user), await conversation(user)];
+      const [startA, startB] = [turnStart(user, a.id, undefined, 60_000), turnStart(user, b.id, undefined, 60_000)];
+      await started(user, a, startA);
+      await started(user, b, startB);
+      expect(await s.deleteConversation(user, a.id)).toBe(true);
+      expect(await s.deleteConversation(user, b.id)).toBe(true);
+      expect(await s.getConversation(user, a.id)).toBeNull();
+      // The running turns write their replies after the purge (and after a sweep while their locks are live).
+      await s.sweepDeleted();
+      const late = (start: TurnStart): Message => ({ ...(start.messages[1]!), seq: 2, content: 'late', status: 'complete' });
+      await s.putMessage(late(startA));
+      await s.putMessage(late(startB));
+      await s.finishTurn(user, a.id, { turnId: startA.turn.turnId, usage: ZERO, messagesAdded: 2, updatedAt: clock.now().toISOString() });
+      expect(await s.getMessage(user, startA.messages[1]!.id)).toBeNull();
+      expect(await s.getMessage(user, startB.messages[1]!.id)).toMatchObject({ content: 'late' });
+      clock.advance(61_000);
+      expect(await s.sweepDeleted()).toBeGreaterThanOrEqual(1);
+      expect(await s.getMessage(user, startB.messages[1]!.id)).toBeNull();
+      expect(await s.getConversation(user, b.id)).toBeNull();
+      expect(await s.deleteConversation(user, b.id)).toBe(false);
+    });
+
+    it('a turn that cannot start on a deleted conversation gets NotFound', async () => {
+      const { user, c, s } = await fresh();
+      await s.deleteConversation(user, c.id);
+      await expect(s.beginTurn(user, { id: c.id, etag: '' }, { turn: { turnId: newId('t'), expiresAt: clock.now().toISOString() }, messages: [] }))
+        .rejects.toThrow(NotFoundError);
+    });
+
+    it('answers a ping', async () => {
+      await expect((await store()).ping()).resolves.toBeUndefined();
+    });
+  });
+}

@@ -1,0 +1,253 @@
+import type { Conversation, Message, Page } from '../../../src/chat/conversation.js';
+import { isSendable, ZERO_USAGE } from '../../../src/chat/conversation.js';
+import type {
+  ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
+  TurnStart, TurnStartResult,
+} from '../../../src/chat/ConversationStore.js';
+import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../../../src/chat/errors.js';
+import { systemClock, type Clock } from '../../../src/chat/ports.js';
+import { cursorScope, decodeCursor, encodeCursor } from '../../../src/store/cursor.js';
+
+/** The contract's idempotency window and how many settled turn ids a conversation remembers, as in the Cosmos store. */
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+const RECENT_TURNS_KEPT = 32;
+
+interface StoredConversation {
+  conversation: Omit<Conversation, 'etag'>;
+  version: number;
+  recentTurns: string[];
+  deletedAt?: string;
+}
+
+/**
+ * `ConversationStore` in process memory, for tests of the core that need no server. It keeps the port's promises
+ * the way the Cosmos adapter keeps them (one caller's data only, etags, the lock and its expiry, the turn start all
+ * or nothing, idempotency records for 24 h by the clock, tombstones while a live turn holds a deleted
+ * conversation, cursors that are refused outside their list); `test/support/contracts/` holds the suite both pass.
+ * Everything a method returns is a copy, as a read from a database is. Nothing is asynchronous inside a method, so
+ * each one is atomic, as a conditional write is.
+ */
+export class MemoryConversationStore implements ConversationStore {
+  readonly #clock: Clock;
+  readonly #conversations = new Map<string, StoredConversation>();
+  readonly #messages = new Map<string, Message>();
+  readonly #records = new Map<string, IdempotencyRecord & { readonly userId: string }>();
+  #versions = 0;
+
+  constructor(clock: Clock = systemClock) {
+    this.#clock = clock;
+  }
+
+  async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
+    const key = scoped(userId, input.id);
+    if (this.#conversations.has(key)) throw new StoreUnavailableError('A conversation with this id exists.');
+    const stored: StoredConversation = {
+      conversation: { ...input, userId, updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0, activeTurn: null },
+      version: this.#nextVersion(),
+      recentTurns: [],
+    };
+    this.#conversations.set(key, stored);
+    return view(stored);
+  }
+
+  async getConversation(userId: string, conversationId: string): Promise<Conversation | null> {
+    const stored = this.#live(userId, conversationId);
+    return stored ? view(stored) : null;
+  }
+
+  async listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>> {
+    const all = [...this.#conversations.values()]
+      .filter((s) => s.conversation.userId === userId && !s.deletedAt)
+      .sort((a, b) => b.conversation.updatedAt.localeCompare(a.conversation.updatedAt))
+      .map(view);
+    return paged(all, page, ['conversations', userId]);
+  }
+
+  async updateConversation(userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string): Promise<Conversation> {
+    const stored = this.#live(userId, conversationId);
+    if (!stored) throw new NotFoundError('No such conversation.');
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(stored)) throw new PreconditionFailedError();
+    const c = stored.conversation;
+    stored.conversation = {
+      ...c,
+      ...(changes.title !== undefined ? { title: changes.title } : {}),
+      ...(changes.systemPrompt !== undefined ? { systemPrompt: changes.systemPrompt } : {}),
+      ...(changes.settings !== undefined ? { settings: { ...c.settings, ...changes.settings } } : {}),
+      updatedAt: changes.updatedAt,
+    };
+    stored.version = this.#nextVersion();
+    return view(stored);
+  }
+
+  async deleteConversation(userId: string, conversationId: string): Promise<boolean> {
+    const stored = this.#conversations.get(scoped(userId, conversationId));
+    if (!stored) return false;
+    const first = !stored.deletedAt;
+    if (first) {
+      stored.deletedAt = this.#clock.now().toISOString();
+      stored.version = this.#nextVersion();
+    }
+    this.#purge(userId, conversationId);
+    return first;
+  }
+
+  async listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>> {
+    if (!this.#live(userId, conversationId)) throw new NotFoundError('No such conversation.');
+    return this.#messagePage(userId, conversationId, page.order, page);
+  }
+
+  async recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>> {
+    return this.#messagePage(userId, conversationId, 'desc', page);
+  }
+
+  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
+    return this.#messagesOf(userId, conversationId).filter((m) => m.seq < seq && isSendable(m)).length;
+  }
+
+  async getMessage(userId: string, messageId: string): Promise<Message | null> {
+    const message = this.#messages.get(scoped(userId, messageId));
+    return message ? structuredClone(message) : null;
+  }
+
+  async beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now: Date = this.#clock.now()): Promise<TurnStartResult> {
+    // The etag the caller holds is only a hint for adapters that cache; this store always has the current version.
+    const stored = this.#live(userId, conversation.id);
+    if (!stored) throw new NotFoundError('No such conversation.');
+    const held = stored.conversation.activeTurn;
+    if (held && held.turnId !== start.turn.turnId && Date.parse(held.expiresAt) > now.getTime()) return { started: false, reason: 'locked' };
+    if (start.idempotency) {
+      const existing = this.#records.get(recordKey(userId, start.idempotency.conversationId, start.idempotency.key));
+      if (existing && !this.#expired(existing)) return { started: false, reason: 'key_taken' };
+    }
+    const lastSeq = stored.conversation.lastSeq;
+    const messages = start.messages.map((m, i): Message => ({ ...m, seq: lastSeq + 1 + i }));
+    if (messages.some((m) => this.#messages.has(scoped(userId, m.id)))) {
+      // Cosmos fails the batch on a create that meets an existing id (409), which its adapter reports as a store failure.
+      throw new StoreUnavailableError('The turn could not be stored (a message id exists).');
+    }
+    if (start.idempotency) this.#records.set(recordKey(userId, start.idempotency.conversationId, start.idempotency.key), { ...start.idempotency, userId });
+    for (const m of messages) this.#messages.set(scoped(userId, m.id), structuredClone(m));
+    stored.conversation = { ...stored.conversation, activeTurn: start.turn, lastSeq: lastSeq + messages.length };
+    stored.version = this.#nextVersion();
+    return { started: true, conversation: view(stored), messages: structuredClone(messages) };
+  }
+
+  async putMessage(message: Message): Promise<Message> {
+    this.#messages.set(scoped(message.userId, message.id), structuredClone(message));
+    return structuredClone(message);
+  }
+
+  async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
+    const stored = this.#conversations.get(scoped(userId, conversationId));
+    if (!stored) return;
+    const c = stored.conversation;
+    const activeTurn = c.activeTurn?.turnId === outcome.turnId ? null : c.activeTurn;
+    if (stored.deletedAt) {
+      // Deleted while the turn ran: what it wrote after the purge goes now, and with the lock free, the tombstone too.
+      stored.conversation = { ...c, activeTurn };
+      this.#purge(userId, conversationId);
+      return;
+    }
+    if (stored.recentTurns.includes(outcome.turnId)) {
+      stored.conversation = { ...c, activeTurn };
+    } else {
+      stored.recentTurns = [...stored.recentTurns, outcome.turnId].slice(-RECENT_TURNS_KEPT);
+      stored.conversation = {
+        ...c,
+        activeTurn,
+        messageCount: c.messageCount + outcome.messagesAdded,
+        usage: {
+          promptTokens: c.usage.promptTokens + outcome.usage.promptTokens,
+          completionTokens: c.usage.completionTokens + outcome.usage.completionTokens,
+          totalTokens: c.usage.totalTokens + outcome.usage.totalTokens,
+        },
+        updatedAt: outcome.updatedAt > c.updatedAt ? outcome.updatedAt : c.updatedAt,
+      };
+    }
+    stored.version = this.#nextVersion();
+  }
+
+  async discardTurn(userId: string, conversationId: string, turn: DiscardedTurn): Promise<void> {
+    if (turn.idempotencyKey !== undefined) {
+      const key = recordKey(userId, conversationId, turn.idempotencyKey);
+      if (this.#records.get(key)?.turnId === turn.turnId) this.#records.delete(key);
+    }
+    for (const id of turn.messageIds) this.#messages.delete(scoped(userId, id));
+  }
+
+  async getIdempotencyRecord(userId: string, conversationId: string, key: string): Promise<IdempotencyRecord | null> {
+    const record = this.#records.get(recordKey(userId, conversationId, key));
+    if (!record || this.#expired(record)) return null;
+    const { userId: _userId, ...rest } = record;
+    return { ...rest };
+  }
+
+  async sweepDeleted(): Promise<number> {
+    let finished = 0;
+    for (const stored of [...this.#conversations.values()]) {
+      if (stored.deletedAt && this.#purge(stored.conversation.userId, stored.conversation.id)) finished += 1;
+    }
+    return finished;
+  }
+
+  async ping(): Promise<void> {}
+
+  #nextVersion(): number {
+    this.#versions += 1;
+    return this.#versions;
+  }
+
+  #live(userId: string, conversationId: string): StoredConversation | null {
+    const stored = this.#conversations.get(scoped(userId, conversationId));
+    return stored && !stored.deletedAt ? stored : null;
+  }
+
+  #expired(record: Pick<IdempotencyRecord, 'createdAt'>): boolean {
+    return this.#clock.now().getTime() - Date.parse(record.createdAt) > IDEMPOTENCY_WINDOW_MS;
+  }
+
+  #messagesOf(userId: string, conversationId: string): Message[] {
+    return [...this.#messages.values()].filter((m) => m.userId === userId && m.conversationId === conversationId);
+  }
+
+  #messagePage(userId: string, conversationId: string, order: 'asc' | 'desc', page: PageRequest): Page<Message> {
+    const sorted = this.#messagesOf(userId, conversationId).sort((a, b) => (order === 'asc' ? a.seq - b.seq : b.seq - a.seq));
+    return paged(sorted.map((m) => structuredClone(m)), page, ['messages', userId, conversationId, order]);
+  }
+
+  /** The conversation's messages and records go; its document too unless a live turn still holds the lock. */
+  #purge(userId: string, conversationId: string): boolean {
+    for (const [key, m] of this.#messages) if (m.userId === userId && m.conversationId === conversationId) this.#messages.delete(key);
+    for (const [key, r] of this.#records) if (r.userId === userId && r.conversationId === conversationId) this.#records.delete(key);
+    const stored = this.#conversations.get(scoped(userId, conversationId));
+    const turn = stored?.conversation.activeTurn;
+    if (turn && Date.parse(turn.expiresAt) > this.#clock.now().getTime()) return false;
+    this.#conversations.delete(scoped(userId, conversationId));
+    return true;
+  }
+}
+
+function scoped(userId: string, id: string): string {
+  return JSON.stringify([userId, id]);
+}
+
+function recordKey(userId: string, conversationId: string, key: string): string {
+  return JSON.stringify([userId, conversationId, key]);
+}
+
+function etagOf(stored: StoredConversation): string {
+  return `v${stored.version}`;
+}
+
+function view(stored: StoredConversation): Conversation {
+  return structuredClone({ ...stored.conversation, etag: etagOf(stored) });
+}
+
+/** An offset into the sorted list, in a cursor scoped to that list as the Cosmos store scopes its own. */
+function paged<T>(items: readonly T[], page: PageRequest, list: readonly string[]): Page<T> {
+  const scope = cursorScope('memory', list);
+  const token = decodeCursor(page.cursor, scope);
+  const from = token === undefined ? 0 : Number(token);
+  const to = from + page.limit;
+  return { items: items.slice(from, to), nextCursor: to < items.length ? encodeCursor(String(to), scope) : null };
+}
