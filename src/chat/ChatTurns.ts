@@ -15,6 +15,7 @@ import type { Reservation, TurnReservations } from './TurnReservations.js';
 import { planPrompt, type PromptFrame } from './contextWindow.js';
 import { readHistory } from './historyRead.js';
 import { contentTokens } from './tokenizer/messageCost.js';
+import { LEASE_TIMING } from './leaseTiming.js';
 
 export interface ChatTurnsOptions {
   readonly store: ConversationStore;
@@ -25,7 +26,10 @@ export interface ChatTurnsOptions {
   readonly reservations: TurnReservations;
   readonly clock: Clock;
   readonly tokenizerFor: (model: ModelSpec) => ChatTokenizer;
-  /** How long a turn may hold its conversation (it stops 1 s before); a lost instance's lock and reservation free themselves after this. */
+  /**
+   * How long a turn may hold its conversation (it stops `LEASE_TIMING.stopBeforeLeaseMs` before); a lost instance's
+   * lock frees itself after this, its reservation `LEASE_TIMING.settleBudgetMs` later.
+   */
   readonly turnLockSeconds: number;
   readonly userDailyTokenLimit?: number | undefined;
   /** `USER_MAX_CONCURRENT_TURNS`: one caller's turns in flight at once, across instances. */
@@ -77,11 +81,22 @@ export class ChatTurns {
     const prepared = await this.#prepare(userId, conversation, newestPage, request);
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
-    const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
-    // The most this turn can spend, held until it settles; it expires with the lease if this instance is lost.
-    await this.#reserve(userId, {
-      id: turnId, tokens: prepared.context.promptTokens + prepared.settings.maxTokens, expiresAt: leaseUntil, turn: true,
-    }, now);
+    const leaseMs = now.getTime() + this.#o.turnLockSeconds * 1000;
+    const leaseUntil = new Date(leaseMs).toISOString();
+    // The most this turn can spend, held until it settles; if this instance is lost it expires after the lease and
+    // the time settling may take, so it never stops counting while this turn could still be storing its usage.
+    const reservation: Reservation = {
+      id: turnId, tokens: prepared.context.promptTokens + prepared.settings.maxTokens,
+      expiresAt: new Date(leaseMs + LEASE_TIMING.settleBudgetMs).toISOString(), turn: true,
+    };
+    try {
+      await this.#reserve(userId, reservation, now);
+    } catch (error) {
+      // The write may have landed with its answer lost: a reservation left behind would hold a slot of the caller's
+      // cap (and its tokens) for the whole lease. Releasing is idempotent, so it is safe either way.
+      if (error instanceof StoreUnavailableError) await this.#release(userId, turnId);
+      throw error;
+    }
     const createdAt = now.toISOString();
     const start: TurnStart = {
       turn: { turnId, expiresAt: leaseUntil },
@@ -205,7 +220,7 @@ export class ChatTurns {
   ): Promise<TurnOutcomeEvent> {
     // Every wait of the model call (a slot, retries, silence before or after the first byte) ends before the lease:
     // once the lock is free another turn may start in this conversation, and two replies must never stream at once.
-    const deadline = Date.parse(placeholder.leaseUntil ?? '') - LEASE_MARGIN_MS;
+    const deadline = Date.parse(placeholder.leaseUntil ?? '') - LEASE_TIMING.stopBeforeLeaseMs;
     const lease = new AbortController();
     const leaseTimer = setTimeout(
       () => lease.abort(new UpstreamError('upstream_timeout', 'The turn ran longer than its lease (TURN_LOCK_SECONDS) and was stopped; the reply so far is kept.')),
@@ -347,8 +362,6 @@ const HISTORY_PAGE_SIZE = 100;
 /** Older pages, read one after another only while a prompt could still reach them: few, so large. */
 const OLDER_PAGE_SIZE = 1_000;
 const DEFAULT_CHECKPOINT_MS = 5_000;
-/** How long before its lease a turn stops: room to store the reply and free the lock while the lease still holds. */
-const LEASE_MARGIN_MS = 1_000;
 
 function isLive(conversation: Conversation, now: Date): boolean {
   return conversation.activeTurn !== null && Date.parse(conversation.activeTurn.expiresAt) > now.getTime();

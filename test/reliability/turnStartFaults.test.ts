@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
+import { LEASE_TIMING } from '../../src/chat/leaseTiming.js';
 import { ChatTurns } from '../../src/chat/ChatTurns.js';
 import type { ConversationStore, TurnStart, TurnStartResult } from '../../src/chat/ConversationStore.js';
 import type { Conversation } from '../../src/chat/conversation.js';
 import { StoreUnavailableError } from '../../src/chat/errors.js';
+import type { TurnReservations } from '../../src/chat/TurnReservations.js';
 import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
 import { useServices } from '../../src/app.js';
 import { snapshot } from '../support/embeddedStore.js';
@@ -17,7 +19,7 @@ import { startTestApp, type TestApp } from '../support/testApp.js';
  */
 let t: TestApp;
 const USER = 'start-fault-user';
-let fault: 'none' | 'before' | 'answer-lost' | 'older-history' = 'none';
+let fault: 'none' | 'before' | 'answer-lost' | 'older-history' | 'reserve-answer-lost' = 'none';
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -39,8 +41,17 @@ beforeAll(async () => {
     get: (target, name) => replaced[name] ?? (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target),
   }) as ConversationStore;
   const s = t.services;
+  // The reservation's write lands and its answer is lost (the store then fails the request).
+  const reservations: TurnReservations = {
+    reserve: async (...args) => {
+      const outcome = await s.reservations.reserve(...args);
+      if (fault === 'reserve-answer-lost') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
+      return outcome;
+    },
+    release: (...args) => s.reservations.release(...args),
+  };
   const turns = new ChatTurns({
-    store: flaky, conversations: s.conversations, model: s.model, ledger: s.ledger, reservations: s.reservations, clock: s.clock,
+    store: flaky, conversations: s.conversations, model: s.model, ledger: s.ledger, reservations, clock: s.clock,
     tokenizerFor: (spec) => tokenizerFor(spec.tokenizer), turnLockSeconds: s.config.limits.turnLockSeconds,
     userMaxConcurrentTurns: s.config.limits.userMaxConcurrentTurns,
   });
@@ -76,6 +87,37 @@ it.each(['answer-lost', 'before'] as const)(
     expect(items.map((m: { role: string; status: string; content: string }) => `${m.role}:${m.status}`)).toEqual(['user:complete', 'assistant:complete']);
   },
 );
+
+/** The caller's open reservations, straight from the store (no document: none). */
+async function inFlight(user: string): Promise<{ id: string; expiresAt: string }[]> {
+  const { resource } = await t.container.item('inFlight', user).read<{ reservations: { id: string; expiresAt: string }[] }>();
+  return resource?.reservations ?? [];
+}
+
+it('a reservation whose answer is lost is released: the 503 leaves no slot of the cap held', async () => {
+  const user = 'reserve-lost-user';
+  const id = await newConversation(t.api, user);
+  fault = 'reserve-answer-lost';
+  const failed = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Hello?' }, headers: { accept: 'application/json' } });
+  expect(failed.status).toBe(503);
+  expect(failed.body.code).toBe('store_unavailable');
+  expect(t.sim.completionRequests).toHaveLength(0);
+  expect(await inFlight(user)).toEqual([]);
+});
+
+it("a turn's reservation outlives its lease by the settle budget; the lock does not", async () => {
+  const user = 'reserve-expiry-user';
+  const id = await newConversation(t.api, user);
+  t.sim.faults.next({ kind: 'firstChunkDelayMs', ms: 1_000 });
+  const running = call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Hello?' }, headers: { accept: 'application/json' } });
+  await vi.waitFor(() => expect(t.sim.openCompletions).toBe(1), { timeout: 5_000, interval: 10 });
+  const [held] = await inFlight(user);
+  const { resource } = await t.container.item(id, user).read<{ activeTurn: { turnId: string; expiresAt: string } }>();
+  expect(held!.id).toBe(resource!.activeTurn.turnId);
+  expect(Date.parse(held!.expiresAt) - Date.parse(resource!.activeTurn.expiresAt)).toBe(LEASE_TIMING.settleBudgetMs);
+  expect((await running).status).toBe(201);
+  expect(await inFlight(user)).toEqual([]);
+});
 
 it('a long conversation whose older history cannot be read answers 503 before anything is written', async () => {
   const id = await newConversation(t.api, USER);
