@@ -163,6 +163,13 @@ export class ChatTurns {
         reservedTokens: outcome.reservedTokens,
       }, secondsToUtcMidnight(now));
     }
+    if (outcome.reason === 'contended') {
+      // The caller's own turns are starting and settling faster than this one could take its place: a burst of its
+      // own making, so it waits like a caller at its cap.
+      throw new ChatError('rate_limited', "This caller's other turns kept starting and finishing while this one tried to start; try again shortly.", {
+        maxConcurrentTurns,
+      }, CONTENDED_RETRY_AFTER_SECONDS);
+    }
     throw new ChatError('rate_limited', `At most ${maxConcurrentTurns} turns of one caller run at once; try again when one has finished.`, {
       maxConcurrentTurns,
       turnsInFlight: outcome.turnsInFlight,
@@ -362,6 +369,8 @@ const HISTORY_PAGE_SIZE = 100;
 /** Older pages, read one after another only while a prompt could still reach them: few, so large. */
 const OLDER_PAGE_SIZE = 1_000;
 const DEFAULT_CHECKPOINT_MS = 5_000;
+/** Retry-After for a start that met only contention: the turns causing it last seconds at most. */
+const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
 function isLive(conversation: Conversation, now: Date): boolean {
   return conversation.activeTurn !== null && Date.parse(conversation.activeTurn.expiresAt) > now.getTime();

@@ -85,4 +85,35 @@ describe('CosmosTurnReservations', () => {
     await a!.reservations.release(user, 'next', afterLease);
     expect(await inFlightDocument(user)).toBeUndefined();
   });
+
+  it('under contention that outlasts every attempt, reserves come back contended (the core answers 429) and only releases fail', async () => {
+    const user = 'reserve-contended';
+    const [a] = instances();
+    const limits = { dailyTokenLimit: 1_000, maxConcurrentTurns: 10 };
+    expect((await a!.reservations.reserve(user, reservation('held', 1), limits, DAY, NOW)).taken).toBe(true);
+    // Another writer changes the document between every read and its write: read after the document, the spent
+    // tokens are where that writer gets in.
+    let contend = true;
+    const contended = new CosmosTurnReservations(s.container, async (u, d) => {
+      if (contend) {
+        const { resource } = await s.container.item('inFlight', u).read<Record<string, unknown>>();
+        await s.container.item('inFlight', u).replace({ ...resource });
+      }
+      return a!.ledger.tokensOn(u, d);
+    });
+    // The first change goes out alone; the next three queue behind it and are written as one group.
+    const first = contended.reserve(user, reservation('first', 1), limits, DAY, NOW);
+    const group = [
+      contended.release(user, 'held', NOW).then(() => 'released', (error: unknown) => (error as { code?: string }).code),
+      contended.reserve(user, reservation('second', 1), limits, DAY, NOW),
+      contended.reserve(user, reservation('third', 1), limits, DAY, NOW),
+    ];
+    expect(await first).toEqual({ taken: false, reason: 'contended' });
+    expect(await Promise.all(group)).toEqual([
+      'store_unavailable', { taken: false, reason: 'contended' }, { taken: false, reason: 'contended' },
+    ]);
+    contend = false;
+    expect((await inFlightDocument(user))?.reservations.map((r) => r.id)).toEqual(['held']);
+    expect((await contended.reserve(user, reservation('second', 1), limits, DAY, NOW)).taken).toBe(true);
+  });
 });
