@@ -77,6 +77,7 @@ export class ChatTurns {
     if (!conversation) throw new NotFoundError('No such conversation.');
     if (record) return this.#replay(userId, record, request);
     if (isLive(conversation, now)) throw new ConflictError();
+    if (conversation.activeTurn) await this.#recoverLost(userId, conversation, conversation.activeTurn.turnId, now);
 
     const prepared = await this.#prepare(userId, conversation, newestPage, request);
     const turnId = newId('t');
@@ -300,24 +301,56 @@ export class ChatTurns {
   }
 
   /**
-   * Records usage first (the tokens are spent once the model has answered, even if what follows fails), then the
-   * assistant message beside the release of the turn's reservation, then the conversation's totals and lock. Store
-   * failures are retried, then logged.
+   * The assistant message and the turn's usage in one all-or-none write, retried as one (the tokens are spent once
+   * the model has answered: a message never carries usage the ledger lacks); then, beside each other, the release of
+   * the reservation and the conversation's totals and lock. If that first write never lands, nothing more is
+   * written: the placeholder stays `streaming`, and once the lease has passed the next turn in the conversation
+   * settles this one from what was saved (`#recoverLost`); until then the reservation counts its tokens.
    */
   async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<boolean> {
     const conversationId = p.conversation.id;
-    const recorded = !usage || await this.#retry('usage', () => this.#o.ledger.record(userId, {
-      turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage,
-    }));
-    const [stored] = await Promise.all([
-      this.#retry('assistant message', () => this.#o.store.putMessage(message)),
-      // Only once the usage is recorded: until then the reservation is what counts this turn's tokens (it expires).
-      recorded ? this.#retry('reservation release', () => this.#o.reservations.release(userId, message.turnId, at)) : null,
+    const entry = usage && { turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage };
+    const stored = await this.#retry('assistant message and its usage', () => this.#o.store.settleMessage(message, entry));
+    if (!stored) return false;
+    await Promise.all([
+      this.#retry('reservation release', () => this.#o.reservations.release(userId, message.turnId, at)),
+      this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
+        turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: 2, updatedAt: at.toISOString(),
+      })),
     ]);
-    await this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
-      turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: at.toISOString(),
-    }));
-    return stored;
+    return true;
+  }
+
+  /**
+   * Settles a turn whose lease passed while its conversation's lock still names it: its instance was lost, or its
+   * final write never landed. A reply still `streaming` is stored as what was saved of it, `incomplete`, with usage
+   * estimated from it (the prompt was sent, the saved text was produced), in the same write as its ledger record;
+   * the ledger keeps a record already there, so a turn is never counted twice. Then its reservation and its
+   * conversation totals, as a settle does. A failure here refuses the new turn (503) and leaves the lost one
+   * recoverable by the next.
+   */
+  async #recoverLost(userId: string, conversation: Conversation, turnId: string, now: Date): Promise<void> {
+    const { store } = this.#o;
+    const stored = await store.getMessage(userId, turnMessageIds(turnId).assistant);
+    let usage = stored?.usage ?? null;
+    if (stored?.status === 'streaming') {
+      const tokenizer = this.#o.tokenizerFor(this.#o.conversations.modelOf(conversation));
+      const promptTokens = stored.context?.promptTokens ?? 0;
+      const completionTokens = stored.content ? tokenizer.countText(stored.content) : 0;
+      usage = promptTokens + completionTokens > 0
+        ? { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true }
+        : null;
+      const message: Message = {
+        ...withoutLease(stored), status: 'incomplete', ...(usage ? { usage } : {}),
+        error: { code: 'instance_lost', detail: 'The turn stopped before it finished.' },
+      };
+      const entry = usage && { turnId, conversationId: conversation.id, model: stored.model ?? conversation.model, day: utcDay(new Date(stored.createdAt)), usage };
+      await store.settleMessage(message, entry);
+    }
+    await store.finishTurn(userId, conversation.id, {
+      turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: now.toISOString(),
+    });
+    await this.#release(userId, turnId);
   }
 
   /** Runs a store write, retrying with backoff; false (and logged) when every attempt failed. */
