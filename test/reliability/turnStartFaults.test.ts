@@ -5,6 +5,7 @@ import type { ConversationStore, TurnStart, TurnStartResult } from '../../src/ch
 import type { Conversation } from '../../src/chat/conversation.js';
 import { StoreUnavailableError } from '../../src/chat/errors.js';
 import type { TurnReservations } from '../../src/chat/TurnReservations.js';
+import { CosmosTurnReservations } from '../../src/store/CosmosTurnReservations.js';
 import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
 import { useServices } from '../../src/app.js';
 import { snapshot } from '../support/embeddedStore.js';
@@ -19,7 +20,7 @@ import { startTestApp, type TestApp } from '../support/testApp.js';
  */
 let t: TestApp;
 const USER = 'start-fault-user';
-let fault: 'none' | 'before' | 'answer-lost' | 'older-history' | 'reserve-answer-lost' = 'none';
+let fault: 'none' | 'before' | 'answer-lost' | 'older-history' | 'reserve-answer-lost' | 'contended' = 'none';
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -42,9 +43,17 @@ beforeAll(async () => {
   }) as ConversationStore;
   const s = t.services;
   // The reservation's write lands and its answer is lost (the store then fails the request).
+  // Contention that outlasts every attempt: another writer changes the caller's reservations between each read
+  // and its write (read after the document, the spent tokens are where it gets in; a limit makes them read).
+  const contended = new CosmosTurnReservations(t.container, async (userId, day) => {
+    const { resource } = await t.container.item('inFlight', userId).read<Record<string, unknown>>();
+    await t.container.items.upsert({ reservations: [], ...resource, id: 'inFlight', userId, type: 'inFlight' });
+    return s.ledger.tokensOn(userId, day);
+  });
   const reservations: TurnReservations = {
-    reserve: async (...args) => {
-      const outcome = await s.reservations.reserve(...args);
+    reserve: async (userId, reservation, limits, day, now) => {
+      if (fault === 'contended') return contended.reserve(userId, reservation, { ...limits, dailyTokenLimit: 1_000_000 }, day, now);
+      const outcome = await s.reservations.reserve(userId, reservation, limits, day, now);
       if (fault === 'reserve-answer-lost') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
       return outcome;
     },
@@ -103,6 +112,22 @@ it('a reservation whose answer is lost is released: the 503 leaves no slot of th
   expect(failed.body.code).toBe('store_unavailable');
   expect(t.sim.completionRequests).toHaveLength(0);
   expect(await inFlight(user)).toEqual([]);
+});
+
+it("a turn that cannot take its place for contention is 429 rate_limited with its own detail, and stores nothing", async () => {
+  const user = 'reserve-contended-user';
+  const id = await newConversation(t.api, user);
+  const before = await snapshot(t.container);
+  fault = 'contended';
+  const refused = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Hello?' }, headers: { accept: 'application/json' } });
+  expect(refused.status).toBe(429);
+  expect(refused.headers.get('retry-after')).toBe('1');
+  expect(refused.body).toMatchObject({ code: 'rate_limited', title: 'Too many requests', maxConcurrentTurns: t.services.config.limits.userMaxConcurrentTurns });
+  expect(refused.body.detail).toMatch(/other turns kept starting and finishing/);
+  expect(refused.body.turnsInFlight).toBeUndefined();
+  expect(t.sim.completionRequests).toHaveLength(0);
+  const messages = (JSON.parse(await snapshot(t.container)) as { type: string }[]).filter((d) => d.type === 'message');
+  expect(messages).toEqual((JSON.parse(before) as { type: string }[]).filter((d) => d.type === 'message'));
 });
 
 it("a turn's reservation outlives its lease by the settle budget; the lock does not", async () => {
