@@ -46,6 +46,8 @@ export type ReservationOutcome =
  */
 export interface TurnReservations {
   reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome>;
+  /** The caller's reservations still counting at `now` (of every instance). */
+  open(userId: string, now: Date): Promise<readonly Reservation[]>;
   /** Removes the reservation (absent is fine); throws when the store keeps failing or conflicting (never `contended`). */
   release(userId: string, id: string, now: Date): Promise<void>;
 }

@@ -56,6 +56,10 @@ export class CosmosTurnReservations implements TurnReservations {
     return this.#enqueue(userId, { kind: 'reserve', reservation, limits, day, now });
   }
 
+  async open(userId: string, now: Date): Promise<readonly Reservation[]> {
+    return liveReservations((await this.#read(userId))?.reservations ?? [], now);
+  }
+
   async release(userId: string, id: string, now: Date): Promise<void> {
     await this.#enqueue(userId, { kind: 'release', id, now });
   }

@@ -58,6 +58,7 @@ beforeAll(async () => {
       return outcome;
     },
     release: (...args) => s.reservations.release(...args),
+    open: (...args) => s.reservations.open(...args),
   };
   const turns = new ChatTurns({
     store: flaky, conversations: s.conversations, model: s.model, ledger: s.ledger, reservations, clock: s.clock,
