@@ -116,4 +116,26 @@ describe('CosmosTurnReservations', () => {
     expect((await inFlightDocument(user))?.reservations.map((r) => r.id)).toEqual(['held']);
     expect((await contended.reserve(user, reservation('second', 1), limits, DAY, NOW)).taken).toBe(true);
   });
+
+  it('is never fooled by a settle landing between its two reads: the document is read first, the spent tokens after', async () => {
+    const user = 'reserve-interleaved';
+    const [a] = instances();
+    const limits = { dailyTokenLimit: 100, maxConcurrentTurns: 10 };
+    expect((await a!.reservations.reserve(user, reservation('first', 60), limits, DAY, NOW)).taken).toBe(true);
+    // The settle of 'first' (its usage: the whole limit, then its release) lands right after the spent tokens are
+    // read. Read before the document, the total would miss the usage and the document the reservation.
+    let settled = false;
+    const b = new CosmosTurnReservations(s.container, async (u, d) => {
+      const spent = await a!.ledger.tokensOn(u, d);
+      if (!settled) {
+        settled = true;
+        await a!.ledger.record(u, { turnId: 'first', conversationId: 'c', model: 'm', day: DAY, usage: { promptTokens: 60, completionTokens: 40, totalTokens: 100 } });
+        await a!.reservations.release(u, 'first', NOW);
+      }
+      return spent;
+    });
+    expect(await b.reserve(user, reservation('second', 10), limits, DAY, NOW)).toMatchObject({ taken: false, reason: 'quota_exceeded', spentToday: 100, reservedTokens: 0 });
+    expect(settled).toBe(true);
+    expect(await inFlightDocument(user)).toBeUndefined();
+  });
 });
