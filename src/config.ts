@@ -1,4 +1,5 @@
 import { DEFAULT_MODEL_ID, MODEL_CATALOG, findModel, type ModelSpec } from './chat/modelCatalog.js';
+import { LEASE_TIMING } from './chat/leaseTiming.js';
 
 export type AuthMode = 'appservice' | 'jwt' | 'dev';
 
@@ -204,14 +205,16 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
     throw new ConfigError('USER_MAX_CONCURRENT_TURNS', `below PHI_MAX_CONCURRENCY (${maxConcurrency}), so one caller can never hold every upstream slot`, String(userMaxConcurrentTurns));
   }
   const turnLockSeconds = required(integer(env, 'TURN_LOCK_SECONDS', 600, 5, 3_600));
-  // The longest a turn can wait without producing anything: a slot (bounded by the first-byte timeout), the retries,
-  // the first byte, one silence mid-stream; plus the 2 s it keeps to store the reply before the lock frees itself.
-  // A lock shorter than that would cut turns the timeouts allow.
-  const longestWaitMs = phiTimeouts.retryBudgetMs + 2 * phiTimeouts.firstByteTimeoutMs + phiTimeouts.idleTimeoutMs + 2_000;
+  // What binds a turn to its lock is the abort signal that fires LEASE_TIMING.stopBeforeLeaseMs before the lease:
+  // every wait inside the turn ends there. This check only refuses settings that clearly cannot hold: a lock shorter
+  // than one ordinary slow turn (a slot wait and a first byte, each up to the first-byte timeout, the retry budget,
+  // one silence mid-stream, and the stop margin). It is no upper bound (each retried attempt may wait a whole
+  // first-byte timeout too, and a reply may be long): a turn that runs longer is stopped, its reply so far kept.
+  const longestWaitMs = phiTimeouts.retryBudgetMs + 2 * phiTimeouts.firstByteTimeoutMs + phiTimeouts.idleTimeoutMs + LEASE_TIMING.stopBeforeLeaseMs;
   if (turnLockSeconds * 1000 < longestWaitMs) {
     throw new ConfigError(
       'TURN_LOCK_SECONDS',
-      `at least ${Math.ceil(longestWaitMs / 1000)} with these timeouts (PHI_RETRY_BUDGET_MS + 2 × PHI_FIRST_BYTE_TIMEOUT_MS + PHI_IDLE_TIMEOUT_MS + 2 s), so a turn's waits end before its lock does`,
+      `at least ${Math.ceil(longestWaitMs / 1000)} with these timeouts (PHI_RETRY_BUDGET_MS + 2 × PHI_FIRST_BYTE_TIMEOUT_MS + PHI_IDLE_TIMEOUT_MS + ${LEASE_TIMING.stopBeforeLeaseMs / 1000} s), or the lock would stop turns these timeouts allow`,
       String(turnLockSeconds),
     );
   }

@@ -129,7 +129,7 @@ describe('loadConfig: endpoints and values', () => {
     ['USER_MAX_CONCURRENT_TURNS', '0', /^USER_MAX_CONCURRENT_TURNS="0" is not valid: a whole number from 1 /],
     ['USER_MAX_CONCURRENT_TURNS', '64', /^USER_MAX_CONCURRENT_TURNS="64" is not valid: below PHI_MAX_CONCURRENCY \(64\), so one caller can never hold every upstream slot$/],
     ['PHI_MAX_CONCURRENCY', '1', /^PHI_MAX_CONCURRENCY="1" is not valid: a whole number from 2 /],
-    ['TURN_LOCK_SECONDS', '5', /^TURN_LOCK_SECONDS="5" is not valid: at least 202 with these timeouts \(PHI_RETRY_BUDGET_MS \+ 2 × PHI_FIRST_BYTE_TIMEOUT_MS \+ PHI_IDLE_TIMEOUT_MS \+ 2 s\)/],
+    ['TURN_LOCK_SECONDS', '5', /^TURN_LOCK_SECONDS="5" is not valid: at least 201 with these timeouts \(PHI_RETRY_BUDGET_MS \+ 2 × PHI_FIRST_BYTE_TIMEOUT_MS \+ PHI_IDLE_TIMEOUT_MS \+ 1 s\)/],
   ])('refuses %s=%s with one line naming it and what is allowed', (name, value, message) => {
     let error: unknown;
     try {
@@ -147,10 +147,10 @@ describe('loadConfig: endpoints and values', () => {
     expect(local({ PHI_MAX_CONCURRENCY: '3' }).limits.userMaxConcurrentTurns).toBe(2);
     expect(local({ PHI_MAX_CONCURRENCY: '201', USER_MAX_CONCURRENT_TURNS: '200' }).limits.userMaxConcurrentTurns).toBe(200);
     expect(() => local({ PHI_MAX_CONCURRENCY: '8', USER_MAX_CONCURRENT_TURNS: '9' })).toThrow(/^USER_MAX_CONCURRENT_TURNS="9"/);
-    // 5 s is enough once the timeouts are short: 300 + 2 × 500 + 1000 + 2000 ms.
+    // 5 s is enough once the timeouts are short: 300 + 2 × 500 + 1000 + 1000 ms (the stop margin).
     const short = { PHI_RETRY_BUDGET_MS: '300', PHI_FIRST_BYTE_TIMEOUT_MS: '500', PHI_IDLE_TIMEOUT_MS: '1000' };
     expect(local({ ...short, TURN_LOCK_SECONDS: '5' }).limits.turnLockSeconds).toBe(5);
-    expect(() => local({ ...short, PHI_IDLE_TIMEOUT_MS: '1800', TURN_LOCK_SECONDS: '5' })).toThrow(/^TURN_LOCK_SECONDS="5" is not valid: at least 6 /);
+    expect(() => local({ ...short, PHI_IDLE_TIMEOUT_MS: '2800', TURN_LOCK_SECONDS: '5' })).toThrow(/^TURN_LOCK_SECONDS="5" is not valid: at least 6 /);
   });
 
   it('accepts a model id in any case and trims endpoint slashes', () => {

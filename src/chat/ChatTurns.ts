@@ -15,6 +15,7 @@ import type { Reservation, TurnReservations } from './TurnReservations.js';
 import { planPrompt, type PromptFrame } from './contextWindow.js';
 import { readHistory } from './historyRead.js';
 import { contentTokens } from './tokenizer/messageCost.js';
+import { LEASE_TIMING } from './leaseTiming.js';
 
 export interface ChatTurnsOptions {
   readonly store: ConversationStore;
@@ -25,7 +26,10 @@ export interface ChatTurnsOptions {
   readonly reservations: TurnReservations;
   readonly clock: Clock;
   readonly tokenizerFor: (model: ModelSpec) => ChatTokenizer;
-  /** How long a turn may hold its conversation (it stops 1 s before); a lost instance's lock and reservation free themselves after this. */
+  /**
+   * How long a turn may hold its conversation (it stops `LEASE_TIMING.stopBeforeLeaseMs` before); a lost instance's
+   * lock frees itself after this, its reservation `LEASE_TIMING.settleBudgetMs` later.
+   */
   readonly turnLockSeconds: number;
   readonly userDailyTokenLimit?: number | undefined;
   /** `USER_MAX_CONCURRENT_TURNS`: one caller's turns in flight at once, across instances. */
@@ -73,15 +77,27 @@ export class ChatTurns {
     if (!conversation) throw new NotFoundError('No such conversation.');
     if (record) return this.#replay(userId, record, request);
     if (isLive(conversation, now)) throw new ConflictError();
+    if (conversation.activeTurn) await this.#recoverLost(userId, conversation, conversation.activeTurn.turnId, now);
 
     const prepared = await this.#prepare(userId, conversation, newestPage, request);
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
-    const leaseUntil = new Date(now.getTime() + this.#o.turnLockSeconds * 1000).toISOString();
-    // The most this turn can spend, held until it settles; it expires with the lease if this instance is lost.
-    await this.#reserve(userId, {
-      id: turnId, tokens: prepared.context.promptTokens + prepared.settings.maxTokens, expiresAt: leaseUntil, turn: true,
-    }, now);
+    const leaseMs = now.getTime() + this.#o.turnLockSeconds * 1000;
+    const leaseUntil = new Date(leaseMs).toISOString();
+    // The most this turn can spend, held until it settles; if this instance is lost it expires after the lease and
+    // the time settling may take, so it never stops counting while this turn could still be storing its usage.
+    const reservation: Reservation = {
+      id: turnId, tokens: prepared.context.promptTokens + prepared.settings.maxTokens,
+      expiresAt: new Date(leaseMs + LEASE_TIMING.settleBudgetMs).toISOString(), turn: true,
+    };
+    try {
+      await this.#reserve(userId, reservation, now);
+    } catch (error) {
+      // The write may have landed with its answer lost: a reservation left behind would hold a slot of the caller's
+      // cap (and its tokens) for the whole lease. Releasing is idempotent, so it is safe either way.
+      if (error instanceof StoreUnavailableError) await this.#release(userId, turnId);
+      throw error;
+    }
     const createdAt = now.toISOString();
     const start: TurnStart = {
       turn: { turnId, expiresAt: leaseUntil },
@@ -148,6 +164,13 @@ export class ChatTurns {
         reservedTokens: outcome.reservedTokens,
       }, secondsToUtcMidnight(now));
     }
+    if (outcome.reason === 'contended') {
+      // The caller's own turns are starting and settling faster than this one could take its place: a burst of its
+      // own making, so it waits like a caller at its cap.
+      throw new ChatError('rate_limited', "This caller's other turns kept starting and finishing while this one tried to start; try again shortly.", {
+        maxConcurrentTurns,
+      }, CONTENDED_RETRY_AFTER_SECONDS);
+    }
     throw new ChatError('rate_limited', `At most ${maxConcurrentTurns} turns of one caller run at once; try again when one has finished.`, {
       maxConcurrentTurns,
       turnsInFlight: outcome.turnsInFlight,
@@ -205,7 +228,7 @@ export class ChatTurns {
   ): Promise<TurnOutcomeEvent> {
     // Every wait of the model call (a slot, retries, silence before or after the first byte) ends before the lease:
     // once the lock is free another turn may start in this conversation, and two replies must never stream at once.
-    const deadline = Date.parse(placeholder.leaseUntil ?? '') - LEASE_MARGIN_MS;
+    const deadline = Date.parse(placeholder.leaseUntil ?? '') - LEASE_TIMING.stopBeforeLeaseMs;
     const lease = new AbortController();
     const leaseTimer = setTimeout(
       () => lease.abort(new UpstreamError('upstream_timeout', 'The turn ran longer than its lease (TURN_LOCK_SECONDS) and was stopped; the reply so far is kept.')),
@@ -278,24 +301,56 @@ export class ChatTurns {
   }
 
   /**
-   * Records usage first (the tokens are spent once the model has answered, even if what follows fails), then the
-   * assistant message beside the release of the turn's reservation, then the conversation's totals and lock. Store
-   * failures are retried, then logged.
+   * The assistant message and the turn's usage in one all-or-none write, retried as one (the tokens are spent once
+   * the model has answered: a message never carries usage the ledger lacks); then, beside each other, the release of
+   * the reservation and the conversation's totals and lock. If that first write never lands, nothing more is
+   * written: the placeholder stays `streaming`, and once the lease has passed the next turn in the conversation
+   * settles this one from what was saved (`#recoverLost`); until then the reservation counts its tokens.
    */
   async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<boolean> {
     const conversationId = p.conversation.id;
-    const recorded = !usage || await this.#retry('usage', () => this.#o.ledger.record(userId, {
-      turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage,
-    }));
-    const [stored] = await Promise.all([
-      this.#retry('assistant message', () => this.#o.store.putMessage(message)),
-      // Only once the usage is recorded: until then the reservation is what counts this turn's tokens (it expires).
-      recorded ? this.#retry('reservation release', () => this.#o.reservations.release(userId, message.turnId, at)) : null,
+    const entry = usage && { turnId: message.turnId, conversationId, model: message.model ?? p.model.id, day: utcDay(at), usage };
+    const stored = await this.#retry('assistant message and its usage', () => this.#o.store.settleMessage(message, entry));
+    if (!stored) return false;
+    await Promise.all([
+      this.#retry('reservation release', () => this.#o.reservations.release(userId, message.turnId, at)),
+      this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
+        turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: 2, updatedAt: at.toISOString(),
+      })),
     ]);
-    await this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
-      turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: at.toISOString(),
-    }));
-    return stored;
+    return true;
+  }
+
+  /**
+   * Settles a turn whose lease passed while its conversation's lock still names it: its instance was lost, or its
+   * final write never landed. A reply still `streaming` is stored as what was saved of it, `incomplete`, with usage
+   * estimated from it (the prompt was sent, the saved text was produced), in the same write as its ledger record;
+   * the ledger keeps a record already there, so a turn is never counted twice. Then its reservation and its
+   * conversation totals, as a settle does. A failure here refuses the new turn (503) and leaves the lost one
+   * recoverable by the next.
+   */
+  async #recoverLost(userId: string, conversation: Conversation, turnId: string, now: Date): Promise<void> {
+    const { store } = this.#o;
+    const stored = await store.getMessage(userId, turnMessageIds(turnId).assistant);
+    let usage = stored?.usage ?? null;
+    if (stored?.status === 'streaming') {
+      const tokenizer = this.#o.tokenizerFor(this.#o.conversations.modelOf(conversation));
+      const promptTokens = stored.context?.promptTokens ?? 0;
+      const completionTokens = stored.content ? tokenizer.countText(stored.content) : 0;
+      usage = promptTokens + completionTokens > 0
+        ? { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens, estimated: true }
+        : null;
+      const message: Message = {
+        ...withoutLease(stored), status: 'incomplete', ...(usage ? { usage } : {}),
+        error: { code: 'instance_lost', detail: 'The turn stopped before it finished.' },
+      };
+      const entry = usage && { turnId, conversationId: conversation.id, model: stored.model ?? conversation.model, day: utcDay(new Date(stored.createdAt)), usage };
+      await store.settleMessage(message, entry);
+    }
+    await store.finishTurn(userId, conversation.id, {
+      turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: now.toISOString(),
+    });
+    await this.#release(userId, turnId);
   }
 
   /** Runs a store write, retrying with backoff; false (and logged) when every attempt failed. */
@@ -347,8 +402,8 @@ const HISTORY_PAGE_SIZE = 100;
 /** Older pages, read one after another only while a prompt could still reach them: few, so large. */
 const OLDER_PAGE_SIZE = 1_000;
 const DEFAULT_CHECKPOINT_MS = 5_000;
-/** How long before its lease a turn stops: room to store the reply and free the lock while the lease still holds. */
-const LEASE_MARGIN_MS = 1_000;
+/** Retry-After for a start that met only contention: the turns causing it last seconds at most. */
+const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
 function isLive(conversation: Conversation, now: Date): boolean {
   return conversation.activeTurn !== null && Date.parse(conversation.activeTurn.expiresAt) > now.getTime();

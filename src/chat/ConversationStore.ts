@@ -1,4 +1,5 @@
 import type { ActiveTurn, Conversation, ConversationSettings, Message, Page, Usage } from './conversation.js';
+import type { UsageEntry } from './UsageLedger.js';
 
 export interface NewConversation {
   readonly id: string;
@@ -104,6 +105,13 @@ export interface ConversationStore {
   beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now?: Date): Promise<TurnStartResult>;
   /** Creates or replaces a message (ids are deterministic per turn, so a retry overwrites rather than duplicates). */
   putMessage(message: Message): Promise<Message>;
+  /**
+   * Stores a turn's final assistant message and, in the same all-or-none write, its usage in the ledger (the
+   * {@link UsageLedger}'s record for `usage.turnId`): the message never carries usage the ledger lacks, after any
+   * failure or crash. A turn already recorded keeps its record (created once per turn id); the message is still
+   * written. `usage` null: the message alone.
+   */
+  settleMessage(message: Message, usage: UsageEntry | null): Promise<void>;
   /**
    * Adds the turn's usage and messages to the conversation and frees the lock if this turn still holds it, once
    * per turn id (a repeat only frees the lock; an adapter may remember only recent turn ids). On a conversation

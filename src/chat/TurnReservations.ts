@@ -24,14 +24,19 @@ export type ReservationOutcome =
   | { readonly taken: true }
   | {
     readonly taken: false;
-    /** `quota_exceeded`: spent + reserved ≥ the limit; `rate_limited`: too many turns in flight, or the write kept conflicting. */
+    /** `quota_exceeded`: spent + reserved ≥ the limit; `rate_limited`: too many turns in flight. */
     readonly reason: 'quota_exceeded' | 'rate_limited';
     readonly spentToday: number;
     readonly reservedTokens: number;
     readonly turnsInFlight: number;
     /** When asking again can succeed (rate_limited only). */
     readonly retryAfterMs?: number;
-  };
+  }
+  /**
+   * Nothing was decided: the caller's reservations kept changing under every attempt (its other turns starting and
+   * settling). What that means for the call (the core answers 429 `rate_limited`) is the core's to say.
+   */
+  | { readonly taken: false; readonly reason: 'contended' };
 
 /**
  * The caller's open reservations. `reserve` decides and records atomically against the caller's usage for `day`
@@ -41,6 +46,8 @@ export type ReservationOutcome =
  */
 export interface TurnReservations {
   reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome>;
-  /** Removes the reservation (absent is fine); throws when the store keeps failing or conflicting. */
+  /** The caller's reservations still counting at `now` (of every instance). */
+  open(userId: string, now: Date): Promise<readonly Reservation[]>;
+  /** Removes the reservation (absent is fine); throws when the store keeps failing or conflicting (never `contended`). */
   release(userId: string, id: string, now: Date): Promise<void>;
 }

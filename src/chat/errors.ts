@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'upstream_unavailable'
   | 'upstream_timeout'
   | 'store_unavailable'
+  /** Health only: callers cannot be identified (the platform's authentication this mode relies on is off). */
+  | 'auth_unavailable'
   | 'internal';
 
 /** One field that failed validation. */

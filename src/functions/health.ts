@@ -29,8 +29,8 @@ httpRoute('health', {
       return problemResponse(new ChatError('store_unavailable', 'The database is unreachable.', { down }));
     }
     if (authDown !== undefined) {
-      // The closed error set has two 503 codes; identity is the platform in front of the app, so not the store's.
-      return problemResponse(new ChatError('upstream_unavailable', authDown, { down: ['auth'] }));
+      // Its own code, as the store's outage has: neither the model nor the database is what is down.
+      return problemResponse(new ChatError('auth_unavailable', authDown, { down: ['auth'] }));
     }
     return json(200, { status: 'ok' });
   },

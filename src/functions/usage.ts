@@ -1,6 +1,7 @@
 import { httpRoute } from '../http/routes.js';
 import { ValidationError } from '../chat/errors.js';
-import { secondsToUtcMidnight, utcDay } from '../chat/UsageLedger.js';
+import { dailyQuota } from '../chat/dailyQuota.js';
+import { utcDay } from '../chat/UsageLedger.js';
 import { forCaller, json } from '../http/endpoint.js';
 import { parseWith, queryObject } from '../http/request.js';
 import { requestSchemas } from '../http/requestSchemas.js';
@@ -23,7 +24,10 @@ httpRoute('getUsage', {
     if (span < 1) throw new ValidationError('"from" must not be after "to".', [{ field: 'from', message: 'after to' }]);
     if (span > MAX_DAYS) throw new ValidationError(`At most ${MAX_DAYS} days at a time.`, [{ field: 'from', message: `more than ${MAX_DAYS} days before to` }]);
 
-    const [days, usedToday] = await Promise.all([s.ledger.days(caller.userId, from, to), s.ledger.tokensOn(caller.userId, today)]);
+    const [days, quota] = await Promise.all([
+      s.ledger.days(caller.userId, from, to),
+      dailyQuota(s.ledger, s.reservations, caller.userId, s.config.limits.userDailyTokenLimit, now),
+    ]);
     const totals = days.reduce(
       (t, d) => ({
         promptTokens: t.promptTokens + d.promptTokens,
@@ -33,17 +37,6 @@ httpRoute('getUsage', {
       }),
       { promptTokens: 0, completionTokens: 0, totalTokens: 0, requests: 0 },
     );
-    const limit = s.config.limits.userDailyTokenLimit ?? null;
-    return json(200, {
-      from,
-      to,
-      totals,
-      days,
-      quota: {
-        dailyTokenLimit: limit,
-        remainingToday: limit === null ? null : Math.max(0, limit - usedToday),
-        resetsInSeconds: secondsToUtcMidnight(now),
-      },
-    });
+    return json(200, { from, to, totals, days, quota });
   }),
 });

@@ -20,6 +20,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   upstream_unavailable: 503,
   upstream_timeout: 504,
   store_unavailable: 503,
+  auth_unavailable: 503,
   internal: 500,
 };
 
@@ -36,11 +37,14 @@ const TITLE: Readonly<Record<ErrorCode, string>> = {
   unsupported_media_type: 'Unsupported media type',
   idempotency_key_reused: 'Idempotency key reused with a different request',
   quota_exceeded: 'Daily token quota exceeded',
-  rate_limited: 'The model deployment is throttling',
+  // Three causes (the deployment throttling, the caller's cap, contention among the caller's own turns): the
+  // detail says which.
+  rate_limited: 'Too many requests',
   upstream_error: 'The model endpoint failed',
   upstream_unavailable: 'The model endpoint is unavailable',
   upstream_timeout: 'The model endpoint did not answer in time',
   store_unavailable: 'The database is unavailable',
+  auth_unavailable: 'Callers cannot be identified',
   internal: 'Internal error',
 };
 

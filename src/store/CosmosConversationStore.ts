@@ -14,7 +14,8 @@ import { systemClock, type Clock } from '../chat/ports.js';
 import { cosmosStatus, guard, toChatError } from './cosmosErrors.js';
 import { cursorScope, decodeCursor, encodeCursor, unknownCursor } from './cursor.js';
 import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
-import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument } from './documents.js';
+import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
+import type { UsageEntry } from '../chat/UsageLedger.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const RECENT_TURNS_KEPT = 32;
@@ -187,6 +188,25 @@ export class CosmosConversationStore implements ConversationStore {
   async putMessage(message: Message): Promise<Message> {
     const { resource } = await guard(() => this.#container.items.upsert(toMessageDocument(message)));
     return toMessage(resource as unknown as MessageDocument);
+  }
+
+  async settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
+    if (!usage) {
+      await this.putMessage(message);
+      return;
+    }
+    // One partition (the caller's): the ledger's document and the message, all or none; the upsert last (see BatchWrite).
+    const outcome = await transactionalBatch(this.#container, message.userId, [
+      { kind: 'create', body: asJson(usageTurnDocument(message.userId, usage)) },
+      { kind: 'upsert', body: asJson(toMessageDocument(message)) },
+    ]);
+    if (outcome.ok) return;
+    // Recorded before (an attempt whose answer was lost, or the recovery of a lost turn): the message alone.
+    if (outcome.failedIndex === 0 && outcome.status === 409) {
+      await this.putMessage(message);
+      return;
+    }
+    throw new StoreUnavailableError(`The reply and its usage could not be stored (status ${outcome.status}).`);
   }
 
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {

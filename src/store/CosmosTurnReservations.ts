@@ -24,12 +24,12 @@ interface Pending {
 }
 
 const IN_FLIGHT_ID = 'inFlight';
-/** Conditional writes tried per group before giving up (a refusal at start, an error at release). */
+/** Conditional writes tried per group before giving up (`contended` for a reserve, an error for a release). */
 const ATTEMPTS = 8;
 const BASE_BACKOFF_MS = 8;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const CONTENDED: ReservationOutcome = { taken: false, reason: 'rate_limited', spentToday: 0, reservedTokens: 0, turnsInFlight: 0, retryAfterMs: 1_000 };
+const CONTENDED: ReservationOutcome = { taken: false, reason: 'contended' };
 
 /**
  * Reservations in the caller's `inFlight` document. Each change is read, decide, replace with `If-Match` (create
@@ -54,6 +54,10 @@ export class CosmosTurnReservations implements TurnReservations {
 
   reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome> {
     return this.#enqueue(userId, { kind: 'reserve', reservation, limits, day, now });
+  }
+
+  async open(userId: string, now: Date): Promise<readonly Reservation[]> {
+    return liveReservations((await this.#read(userId))?.reservations ?? [], now);
   }
 
   async release(userId: string, id: string, now: Date): Promise<void> {
@@ -82,15 +86,24 @@ export class CosmosTurnReservations implements TurnReservations {
       this.#queues.set(userId, []);
       try {
         const outcomes = await this.#apply(userId, group.map((p) => p.operation));
-        group.forEach((p, i) => p.resolve(outcomes[i]!));
+        group.forEach((p, i) => {
+          if (outcomes) p.resolve(outcomes[i]!);
+          // A release that cannot be written is a failure of the settle (the reservation then only expires); a
+          // reserve that cannot be is only a refusal, answered as the core decides.
+          else if (p.operation.kind === 'release') p.reject(new StoreUnavailableError('The reservations of this caller kept changing; the reservation expires after its lease.'));
+          else p.resolve(CONTENDED);
+        });
       } catch (error) {
         for (const p of group) p.reject(error);
       }
     }
   }
 
-  /** One conditional write for the whole group, retried on a concurrent change. */
-  async #apply(userId: string, operations: readonly Operation[]): Promise<ReservationOutcome[]> {
+  /**
+   * One conditional write for the whole group, retried on a concurrent change; null when every attempt met one
+   * (the group's reserves are then `contended`, its releases rejected).
+   */
+  async #apply(userId: string, operations: readonly Operation[]): Promise<ReservationOutcome[] | null> {
     for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
       if (attempt > 0) await sleep(BASE_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random()));
       const doc = await this.#read(userId);
@@ -119,10 +132,7 @@ export class CosmosTurnReservations implements TurnReservations {
       if (sameIds(liveReservations(before, now), open)) return outcomes;
       if (await this.#write(userId, doc, [...open])) return outcomes;
     }
-    if (operations.some((op) => op.kind === 'release')) {
-      throw new StoreUnavailableError('The reservations of this caller kept changing; the reservation expires with its lease.');
-    }
-    return operations.map(() => CONTENDED);
+    return null;
   }
 
   async #read(userId: string): Promise<InFlightDocument | null> {

@@ -2,24 +2,7 @@ import type { Container } from '@azure/cosmos';
 import type { DayUsage, UsageEntry, UsageLedger } from '../chat/UsageLedger.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 import { queryPartition } from './cosmosQuery.js';
-
-/**
- * One document per turn that used tokens: the ledger itself. Its id derives from the turn id, so it is created
- * exactly once however often (or from however many instances) the turn is recorded.
- */
-interface UsageTurnDocument {
-  id: string;
-  userId: string;
-  type: 'usageTurn';
-  day: string;
-  turnId: string;
-  conversationId: string;
-  model: string;
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  estimated?: boolean;
-}
+import { usageTurnDocument } from './documents.js';
 
 /** What a day's row is built from: a turn's document, or a day's totals written by an earlier version. */
 interface UsageRow {
@@ -33,7 +16,8 @@ interface UsageRow {
 }
 
 /**
- * The usage ledger in the chat container. Recording a turn is one create, which cannot conflict with another
+ * The usage ledger in the chat container: one document per turn that used tokens (`usageTurnDocument`; a turn's
+ * final message is stored in the same batch, see CosmosConversationStore.settleMessage). Recording a turn is one create, which cannot conflict with another
  * turn's: nothing is read, nothing is replaced, so no burst of concurrent turns can make it give up. Totals are
  * computed from the turn documents when asked (a SUM for the quota check, a range query for `GET /api/usage`), so
  * they always equal them. Earlier versions also kept a `usageDay` document per day, replaced under an etag; those
@@ -56,14 +40,8 @@ export class CosmosUsageLedger implements UsageLedger {
   }
 
   async record(userId: string, entry: UsageEntry): Promise<void> {
-    const { promptTokens, completionTokens, totalTokens, estimated } = entry.usage;
-    const turn: UsageTurnDocument = {
-      id: `usage_${entry.turnId}`, userId, type: 'usageTurn', day: entry.day, turnId: entry.turnId,
-      conversationId: entry.conversationId, model: entry.model, promptTokens, completionTokens, totalTokens,
-      ...(estimated ? { estimated: true } : {}),
-    };
     try {
-      await this.#container.items.create(turn);
+      await this.#container.items.create(usageTurnDocument(userId, entry));
     } catch (error) {
       // Already there: this turn was recorded before (a retried settle whose first answer was lost, a replay).
       if (cosmosStatus(error) === 409) return;

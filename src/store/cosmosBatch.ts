@@ -2,10 +2,15 @@ import type { Container, JSONObject, OperationInput, OperationResponse } from '@
 import { StoreUnavailableError } from '../chat/errors.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
 
-/** One write of a transactional batch: creates, and replaces conditional on the etag the caller read. */
+/**
+ * One write of a transactional batch: creates, replaces conditional on the etag the caller read, and upserts. An
+ * upsert cannot be undone (what it overwrote is unknown), so it goes last: if it fails nothing of it landed, and
+ * if it lands the batch is done.
+ */
 export type BatchWrite =
   | { readonly kind: 'create'; readonly body: JSONObject }
-  | { readonly kind: 'replace'; readonly body: JSONObject; readonly ifMatch: string; readonly original: JSONObject };
+  | { readonly kind: 'replace'; readonly body: JSONObject; readonly ifMatch: string; readonly original: JSONObject }
+  | { readonly kind: 'upsert'; readonly body: JSONObject };
 
 export type BatchOutcome =
   | { readonly ok: true; readonly results: readonly OperationResponse[] }
@@ -19,12 +24,12 @@ export type BatchOutcome =
 export async function transactionalBatch(
   container: Container, partitionKey: string, writes: readonly BatchWrite[],
 ): Promise<BatchOutcome> {
-  const operations: OperationInput[] = writes.map((write) =>
-    write.kind === 'create'
-      ? { operationType: 'Create', partitionKey, resourceBody: write.body }
-      // The partition key on the operation too: the embedded store reads it from there, Cosmos DB accepts it.
-      : { operationType: 'Replace', partitionKey, id: String(write.body.id), resourceBody: write.body, ifMatch: write.ifMatch },
-  );
+  const operations: OperationInput[] = writes.map((write): OperationInput => {
+    // The partition key on the operation too: the embedded store reads it from there, Cosmos DB accepts it.
+    if (write.kind === 'create') return { operationType: 'Create', partitionKey, resourceBody: write.body };
+    if (write.kind === 'upsert') return { operationType: 'Upsert', partitionKey, resourceBody: write.body };
+    return { operationType: 'Replace', partitionKey, id: String(write.body.id), resourceBody: write.body, ifMatch: write.ifMatch };
+  });
   const response = await guard(() => container.items.batch(operations, partitionKey));
   const results = response.result ?? [];
   const failedIndex = results.findIndex((r) => r.statusCode >= 400 && r.statusCode !== 424);
@@ -45,6 +50,10 @@ async function undoLanded(
     // Without the etag it produced, an undo could overwrite a later write: not attempted.
     if (!result.eTag) {
       failure ??= new Error(`operation ${i} landed without an etag`);
+      continue;
+    }
+    if (write.kind === 'upsert') {
+      failure ??= new Error(`operation ${i} (an upsert) landed and cannot be undone`);
       continue;
     }
     const id = String(write.body.id);

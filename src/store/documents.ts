@@ -1,6 +1,7 @@
 import type { ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageStatus, Usage } from '../chat/conversation.js';
 import { isSendable } from '../chat/conversation.js';
 import type { IdempotencyRecord } from '../chat/ConversationStore.js';
+import type { UsageEntry } from '../chat/UsageLedger.js';
 import type { FinishReason } from '../chat/ports.js';
 
 /** How documents look in Cosmos DB: private to the store, converted at its boundary. */
@@ -55,6 +56,34 @@ export interface IdempotencyDocument extends IdempotencyRecord {
   type: 'idempotency';
   /** Seconds until Cosmos removes the record (the contract keeps keys for 24 h). */
   ttl: number;
+}
+
+/**
+ * One document per turn that used tokens: the ledger itself. Its id derives from the turn id, so it is created
+ * exactly once however often (or from however many instances) the turn is recorded.
+ */
+export interface UsageTurnDocument {
+  id: string;
+  userId: string;
+  type: 'usageTurn';
+  day: string;
+  turnId: string;
+  conversationId: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  estimated?: boolean;
+}
+
+/** The ledger's document for a turn; its id derives from the turn id, so a second create of it is a 409. */
+export function usageTurnDocument(userId: string, entry: UsageEntry): UsageTurnDocument {
+  const { promptTokens, completionTokens, totalTokens, estimated } = entry.usage;
+  return {
+    id: `usage_${entry.turnId}`, userId, type: 'usageTurn', day: entry.day, turnId: entry.turnId,
+    conversationId: entry.conversationId, model: entry.model, promptTokens, completionTokens, totalTokens,
+    ...(estimated ? { estimated: true } : {}),
+  };
 }
 
 export function toConversation(doc: ConversationDocument): Conversation {

@@ -32,8 +32,8 @@ interface Setup {
 
 function setup(limits: { daily?: number; concurrent?: number } = {}): Setup {
   const clock = new TestClock();
-  const store = new MemoryConversationStore(clock);
   const ledger = new MemoryUsageLedger();
+  const store = new MemoryConversationStore(clock, ledger);
   const model = new ScriptedChatModel();
   const conversations = new Conversations(store, clock, [MODEL]);
   const turns = new ChatTurns({
@@ -172,8 +172,13 @@ describe('the conversation lock', () => {
     expect((await refusal(s.turns.start(s.user, id, request()))).code).toBe('conversation_busy');
     nextGate.open();
     expect((await next.outcome).type).toBe('completed');
-    expect(await s.store.getConversation(s.user, id)).toMatchObject({ activeTurn: null, messageCount: 4, usage: { totalTokens: 26 } });
-    expect(await s.ledger.days(s.user, '2000-01-01', '2999-12-31')).toMatchObject([{ requests: 2, totalTokens: 26 }]);
+    // The next turn found the lost one past its lease and recorded it (estimated, once); the lost turn's own late
+    // settle then adds nothing: conversation totals and ledger agree, each turn counted once.
+    const settled = await s.store.getConversation(s.user, id);
+    expect(settled).toMatchObject({ activeTurn: null, messageCount: 4 });
+    const [day] = await s.ledger.days(s.user, '2000-01-01', '2999-12-31');
+    expect(day).toMatchObject({ requests: 2, totalTokens: settled?.usage.totalTokens });
+    expect(day!.totalTokens).toBeGreaterThan(13);
   });
 });
 

@@ -10,7 +10,7 @@ import { MemoryUsageLedger } from '../support/memory/MemoryUsageLedger.js';
  * (`test/store/storeContracts.test.ts`). Memory has no instances: every "instance" is the same object.
  */
 describeConversationStoreContract('in memory', (clock) => {
-  const store = new MemoryConversationStore(clock);
+  const store = new MemoryConversationStore(clock, new MemoryUsageLedger());
   return { store, otherInstance: () => store };
 });
 

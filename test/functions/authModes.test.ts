@@ -123,7 +123,8 @@ describe('AUTH_MODE=appservice in Azure with App Service authentication off (a d
     const res = await call(t.api, 'GET', '/health');
     expect(res.status).toBe(503);
     expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 503, down: ['auth'] });
+    // Its own code and title: neither the model nor the database is down.
+    expect(res.body).toMatchObject({ status: 503, down: ['auth'], code: 'auth_unavailable', title: 'Callers cannot be identified' });
     expect(res.body.detail).toMatch(/turn on App Service authentication/);
   });
 });

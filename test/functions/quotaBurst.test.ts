@@ -99,3 +99,51 @@ describe('the same burst without a limit', () => {
     expect(inFlight.resources).toEqual([]);
   });
 });
+
+describe('a staggered burst against the cap, clients retrying until the quota stops them', () => {
+  const LIMIT = 2_000;
+  const CAP = 8;
+  const CLIENTS = 24;
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { USER_MAX_CONCURRENT_TURNS: String(CAP), PHI_MAX_CONCURRENCY: String(2 * CAP), USER_DAILY_TOKEN_LIMIT: String(LIMIT) }, simulator: FAST });
+  });
+  afterAll(() => t.close());
+
+  it('ends above the limit by less than one turn, counts every token once and leaves nothing in flight', async () => {
+    const user = 'burst-staggered';
+    const ids = await Promise.all(Array.from({ length: CLIENTS }, () => newConversation(t.api, user, { settings: { maxTokens: MAX_TOKENS } })));
+    const seen: TurnResponse[] = [];
+    // Each client starts a little after the previous one and keeps sending: again after a reply, again soon after
+    // rate_limited (not waiting the whole Retry-After, as an impatient client would), until quota_exceeded.
+    const client = async (id: string, i: number): Promise<void> => {
+      await new Promise((r) => setTimeout(r, i * 15));
+      for (let n = 0; ; n += 1) {
+        const res = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: `client ${i} turn ${n}` }, headers: { accept: 'application/json' } });
+        seen.push(res);
+        if (res.status === 429 && res.body.code === 'quota_exceeded') return;
+        if (res.status === 429) await new Promise((r) => setTimeout(r, 20));
+        else expect(res.status).toBe(201);
+      }
+    };
+    await Promise.all(ids.map(client));
+
+    const accepted = seen.filter((r) => r.status === 201);
+    expect(seen.filter((r) => r.status !== 201).every((r) => r.status === 429 && ['quota_exceeded', 'rate_limited'].includes(r.body.code))).toBe(true);
+    expect(seen.filter((r) => r.body.code === 'rate_limited').length).toBeGreaterThan(0);
+    const stored = await storedMessages(t, user);
+    expect(stored.filter((m) => m.role === 'user')).toHaveLength(accepted.length);
+    const reserved = accepted.map((r) => (r.body.context.promptTokens + r.body.context.maxTokens) as number);
+    const usage = (await call(t.api, 'GET', '/usage', { user })).body;
+    const spent = usage.totals.totalTokens as number;
+    expect(spent).toBe(sum(stored.map((m) => m.usage?.totalTokens ?? 0)));
+    expect(spent).toBe(t.sim.usageTotals.totalTokens);
+    expect(spent).toBeGreaterThanOrEqual(LIMIT);
+    expect(spent - LIMIT).toBeLessThan(Math.max(...reserved));
+    expect(usage.quota).toMatchObject({ remainingToday: 0, reservedTokens: 0 });
+    const inFlight = await t.container.items
+      .query({ query: 'SELECT * FROM c WHERE c.userId = @u AND c.type = "inFlight"', parameters: [{ name: '@u', value: user }] })
+      .fetchAll();
+    expect(inFlight.resources).toEqual([]);
+  });
+});

@@ -37,7 +37,8 @@ describe('USER_MAX_CONCURRENT_TURNS', () => {
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(refused.body.code).toBe('rate_limited');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-    expect(refused.body).toMatchObject({ maxConcurrentTurns: CAP, turnsInFlight: CAP });
+    expect(refused.body).toMatchObject({ maxConcurrentTurns: CAP, turnsInFlight: CAP, title: 'Too many requests' });
+    expect(refused.body.detail).toBe(`At most ${CAP} turns of one caller run at once; try again when one has finished.`);
     expect(t.sim.completionRequests.length).toBe(completionsBefore);
     expect((await userMessages(user)).sort()).toEqual(['in flight 1', 'in flight 2']);
     // The cap is per caller: another caller is not held up by this one.

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { call, newConversation } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
@@ -79,7 +79,7 @@ describe('the usage ledger', () => {
       ['2026-03-03', second],
     ]);
     expect(body.totals.totalTokens).toBe(first + second);
-    expect(body.quota).toMatchObject({ dailyTokenLimit: 100000, remainingToday: 100000 - second });
+    expect(body.quota).toMatchObject({ dailyTokenLimit: 100000, remainingToday: 100000 - second, reservedTokens: 0 });
     expect((await usage(user, '?from=2026-03-02&to=2026-03-02')).days).toEqual([]);
     // `to` defaults to today and `from` to `to`.
     expect((await usage(user)).from).toBe('2026-03-03');
@@ -107,6 +107,25 @@ describe('the usage ledger', () => {
 });
 
 describe('the daily quota', () => {
+  it('reports what a turn in flight holds: remainingToday counts its reservation, and gets it back once it settles', async () => {
+    const user = 'in-flight-quota-user';
+    const id = await newConversation(t.api, user);
+    const spent = (await usage(user)).quota.remainingToday as number;
+    expect(spent).toBe(100000);
+    t.sim.faults.next({ kind: 'firstChunkDelayMs', ms: 1_500 });
+    const running = turn(user, id, 'held open');
+    await vi.waitFor(() => expect(t.sim.openCompletions).toBe(1), { timeout: 5_000, interval: 10 });
+    const during = (await usage(user)).quota;
+    const { resource } = await t.container.item('inFlight', user).read<{ reservations: { tokens: number }[] }>();
+    const held = resource!.reservations[0]!.tokens;
+    expect(held).toBeGreaterThan(0);
+    expect(during).toMatchObject({ reservedTokens: held, remainingToday: 100000 - held });
+
+    expect((await running).status).toBe(201);
+    const after = (await usage(user)).quota;
+    expect(after).toMatchObject({ reservedTokens: 0, remainingToday: 100000 - t.sim.usageTotals.totalTokens });
+  });
+
   it('lets the turn that crosses the limit finish, then refuses the next with 429 and no model call', async () => {
     const user = 'quota-user';
     const id = await newConversation(t.api, user);

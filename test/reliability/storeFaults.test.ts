@@ -169,6 +169,9 @@ describe('the store stopped mid-stream', () => {
     expect(assistant).toMatchObject({ status: 'streaming', content: '' });
     expect(typeof assistant!.leaseUntil).toBe('string');
     expect((await storedConversation(id)).activeTurn).not.toBeNull();
+    // The reply and its usage are one write: neither landed, so the ledger has nothing of this turn yet (and the
+    // message no usage); its reservation counts it until the next turn settles it.
+    expect(assistant!.usage).toBeUndefined();
     expect((await ledgerDay())?.totalTokens ?? 0).toBe(usageBefore);
 
     const list = async () => (await call(t.api, 'GET', `/conversations/${id}/messages`, { user: USER })).body.items;
@@ -185,5 +188,66 @@ describe('the store stopped mid-stream', () => {
     expect((await list()).map((m: { role: string; status: string }) => `${m.role}:${m.status}`)).toEqual([
       'user:complete', 'assistant:incomplete', 'user:complete', 'assistant:complete',
     ]);
+    // The next turn settled the lost one from what was saved: its prompt was sent, so its tokens are counted,
+    // estimated, once; the ledger equals the messages' usage and the conversation's totals (it used to keep none).
+    const stored = await storedMessages(id);
+    const lost = stored[1]!;
+    expect(lost).toMatchObject({ status: 'incomplete', error: { code: 'instance_lost' }, usage: { estimated: true, completionTokens: 0 } });
+    expect((lost.usage as { promptTokens: number }).promptTokens).toBe((lost.context as { promptTokens: number }).promptTokens);
+    expect(lost.leaseUntil).toBeUndefined();
+    const messageUsage = stored.reduce((sum, m) => sum + ((m.usage as { totalTokens?: number } | undefined)?.totalTokens ?? 0), 0);
+    expect(messageUsage).toBeGreaterThan(0);
+    expect((await ledgerDay())!.totalTokens - usageBefore).toBe(messageUsage);
+    const conversation = await storedConversation(id);
+    expect((conversation.usage as { totalTokens: number }).totalTokens).toBe(messageUsage);
+    expect(conversation.messageCount).toBe(4);
+    expect(conversation.activeTurn).toBeNull();
   }, 30_000);
+
+  it('back after ~2 s, in the middle of the final write\'s retries: the ledger always equals the message\'s usage and the conversation\'s totals', async () => {
+    const id = await newConversation(t.api, USER);
+    t.sim.faults.next({ kind: 'chunkDelayMs', ms: 5 });
+    const usageBefore = (await ledgerDay())?.totalTokens ?? 0;
+    await streamTurn(id, 'One more story', async () => {
+      await proxy().cut();
+      // Past the first ~1.4 s of retries (the ledger's alone, in the version that wrote it apart from the message).
+      void upstreamDone().then(() => new Promise((r) => setTimeout(r, 1_800))).then(() => proxy().restore());
+    });
+    await proxy().restore();
+    t.clock.advance((LOCK_SECONDS + 1) * 1000);
+    // Whatever landed, the next turn settles what did not.
+    expect((await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'And?' }, headers: { accept: 'application/json' } })).status).toBe(201);
+    const stored = await storedMessages(id);
+    const messageUsage = stored.reduce((sum, m) => sum + ((m.usage as { totalTokens?: number } | undefined)?.totalTokens ?? 0), 0);
+    expect(stored[1]!.usage).toBeDefined();
+    expect((await ledgerDay())!.totalTokens - usageBefore).toBe(messageUsage);
+    expect(((await storedConversation(id)).usage as { totalTokens: number }).totalTokens).toBe(messageUsage);
+  }, 30_000);
+
+  it('a lost turn that had saved part of its reply is counted once from it, however many turns find it', async () => {
+    const id = await newConversation(t.api, USER);
+    const usageBefore = (await ledgerDay())?.totalTokens ?? 0;
+    // As an instance lost mid-stream leaves it: the lock, the user message and a checkpointed placeholder.
+    const turnId = 't_lostlostlostlostlostlo';
+    const leaseUntil = new Date(t.clock.now().getTime() + 1_000).toISOString();
+    const { resource: doc } = await direct.item(id, USER).read<Record<string, unknown>>();
+    await direct.item(id, USER).replace({ ...doc, activeTurn: { turnId, expiresAt: leaseUntil }, lastSeq: 2 });
+    const base = { conversationId: id, userId: USER, type: 'message', turnId, createdAt: t.clock.now().toISOString() };
+    const context = { window: 4096, promptTokens: 42, maxTokens: 100, messagesIncluded: 1, messagesDropped: 0 };
+    await direct.items.create({ ...base, id: 'm_lostlostlostlostlostlu', role: 'user', content: 'Hi', status: 'complete', tokenCount: 1, seq: 1 });
+    await direct.items.create({
+      ...base, id: 'm_lostlostlostlostlostla', role: 'assistant', content: 'Once upon a time', status: 'streaming', tokenCount: 4, seq: 2,
+      finishReason: null, leaseUntil, context,
+    });
+    t.clock.advance(2_000);
+    // Two turns find it at once (two instances would): create-once keeps it counted once.
+    const results = await Promise.all([1, 2].map(() => call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'Next?' }, headers: { accept: 'application/json' } })));
+    expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+    const stored = await storedMessages(id);
+    expect(stored[1]).toMatchObject({ status: 'incomplete', content: 'Once upon a time', usage: { promptTokens: 42, estimated: true } });
+    expect((stored[1]!.usage as { completionTokens: number }).completionTokens).toBeGreaterThan(0);
+    const messageUsage = stored.reduce((sum, m) => sum + ((m.usage as { totalTokens?: number } | undefined)?.totalTokens ?? 0), 0);
+    expect((await ledgerDay())!.totalTokens - usageBefore).toBe(messageUsage);
+    expect(((await storedConversation(id)).usage as { totalTokens: number }).totalTokens).toBe(messageUsage);
+  });
 });

@@ -60,4 +60,57 @@ describe('CosmosTurnReservations', () => {
     await a!.reservations.release(user, 'next', afterLease);
     expect(await inFlightDocument(user)).toBeUndefined();
   });
+
+  it('under contention that outlasts every attempt, reserves come back contended (the core answers 429) and only releases fail', async () => {
+    const user = 'reserve-contended';
+    const [a] = instances();
+    const limits = { dailyTokenLimit: 1_000, maxConcurrentTurns: 10 };
+    expect((await a!.reservations.reserve(user, reservation('held', 1), limits, DAY, NOW)).taken).toBe(true);
+    // Another writer changes the document between every read and its write: read after the document, the spent
+    // tokens are where that writer gets in.
+    let contend = true;
+    const contended = new CosmosTurnReservations(s.container, async (u, d) => {
+      if (contend) {
+        const { resource } = await s.container.item('inFlight', u).read<Record<string, unknown>>();
+        await s.container.item('inFlight', u).replace({ ...resource });
+      }
+      return a!.ledger.tokensOn(u, d);
+    });
+    // The first change goes out alone; the next three queue behind it and are written as one group.
+    const first = contended.reserve(user, reservation('first', 1), limits, DAY, NOW);
+    const group = [
+      contended.release(user, 'held', NOW).then(() => 'released', (error: unknown) => (error as { code?: string }).code),
+      contended.reserve(user, reservation('second', 1), limits, DAY, NOW),
+      contended.reserve(user, reservation('third', 1), limits, DAY, NOW),
+    ];
+    expect(await first).toEqual({ taken: false, reason: 'contended' });
+    expect(await Promise.all(group)).toEqual([
+      'store_unavailable', { taken: false, reason: 'contended' }, { taken: false, reason: 'contended' },
+    ]);
+    contend = false;
+    expect((await inFlightDocument(user))?.reservations.map((r) => r.id)).toEqual(['held']);
+    expect((await contended.reserve(user, reservation('second', 1), limits, DAY, NOW)).taken).toBe(true);
+  });
+
+  it('is never fooled by a settle landing between its two reads: the document is read first, the spent tokens after', async () => {
+    const user = 'reserve-interleaved';
+    const [a] = instances();
+    const limits = { dailyTokenLimit: 100, maxConcurrentTurns: 10 };
+    expect((await a!.reservations.reserve(user, reservation('first', 60), limits, DAY, NOW)).taken).toBe(true);
+    // The settle of 'first' (its usage: the whole limit, then its release) lands right after the spent tokens are
+    // read. Read before the document, the total would miss the usage and the document the reservation.
+    let settled = false;
+    const b = new CosmosTurnReservations(s.container, async (u, d) => {
+      const spent = await a!.ledger.tokensOn(u, d);
+      if (!settled) {
+        settled = true;
+        await a!.ledger.record(u, { turnId: 'first', conversationId: 'c', model: 'm', day: DAY, usage: { promptTokens: 60, completionTokens: 40, totalTokens: 100 } });
+        await a!.reservations.release(u, 'first', NOW);
+      }
+      return spent;
+    });
+    expect(await b.reserve(user, reservation('second', 10), limits, DAY, NOW)).toMatchObject({ taken: false, reason: 'quota_exceeded', spentToday: 100, reservedTokens: 0 });
+    expect(settled).toBe(true);
+    expect(await inFlightDocument(user)).toBeUndefined();
+  });
 });

@@ -6,6 +6,7 @@ import type {
 } from '../../../src/chat/ConversationStore.js';
 import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../../../src/chat/errors.js';
 import { systemClock, type Clock } from '../../../src/chat/ports.js';
+import type { UsageEntry, UsageLedger } from '../../../src/chat/UsageLedger.js';
 import { cursorScope, decodeCursor, encodeCursor } from '../../../src/store/cursor.js';
 
 /** The contract's idempotency window and how many settled turn ids a conversation remembers, as in the Cosmos store. */
@@ -32,10 +33,13 @@ export class MemoryConversationStore implements ConversationStore {
   readonly #conversations = new Map<string, StoredConversation>();
   readonly #messages = new Map<string, Message>();
   readonly #records = new Map<string, IdempotencyRecord & { readonly userId: string }>();
+  readonly #ledger: UsageLedger | undefined;
   #versions = 0;
 
-  constructor(clock: Clock = systemClock) {
+  /** `ledger`: where `settleMessage` records a turn's usage (the Cosmos adapter writes both in one partition). */
+  constructor(clock: Clock = systemClock, ledger?: UsageLedger) {
     this.#clock = clock;
+    this.#ledger = ledger;
   }
 
   async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
@@ -135,6 +139,16 @@ export class MemoryConversationStore implements ConversationStore {
   async putMessage(message: Message): Promise<Message> {
     this.#messages.set(scoped(message.userId, message.id), structuredClone(message));
     return structuredClone(message);
+  }
+
+  async settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
+    if (usage) {
+      if (!this.#ledger) throw new Error('MemoryConversationStore needs a ledger to settle a message with usage.');
+      // Nothing is asynchronous in the memory ledger's record, so the pair is all or none as the Cosmos batch is;
+      // the ledger keeps a turn's first record, as the batch's create does.
+      await this.#ledger.record(message.userId, usage);
+    }
+    await this.putMessage(message);
   }
 
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {

@@ -1,4 +1,4 @@
-import { decideReservation, releaseReservation } from '../../../src/chat/decideReservation.js';
+import { decideReservation, liveReservations, releaseReservation } from '../../../src/chat/decideReservation.js';
 import type { Reservation, ReservationLimits, ReservationOutcome, TurnReservations } from '../../../src/chat/TurnReservations.js';
 
 /**
@@ -26,6 +26,10 @@ export class MemoryTurnReservations implements TurnReservations {
       if (decision.outcome.taken) this.#set(userId, decision.open);
       return decision.outcome;
     }
+  }
+
+  async open(userId: string, now: Date): Promise<readonly Reservation[]> {
+    return structuredClone(liveReservations(this.#of(userId).reservations, now));
   }
 
   async release(userId: string, id: string, now: Date): Promise<void> {
