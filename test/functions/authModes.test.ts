@@ -161,6 +161,10 @@ describe('AUTH_MODE=appservice in Azure with App Service authentication on', () 
     // As stored: the partition of the GitHub user is "github:12345", the Entra user's "12345".
     expect((await t.container.item(githubOwn, 'github:12345').read()).statusCode).toBe(200);
     expect((await t.container.item(entraOwn, '12345').read()).statusCode).toBe(200);
+    // The GitHub user's stored id sent as an Entra id, or with no provider at all, is refused, never that user.
+    for (const headers of <Record<string, string>[]>[{ 'x-ms-client-principal-id': 'github:12345' }, { 'x-ms-client-principal-id': 'github:12345', 'x-ms-client-principal-idp': 'aad' }]) {
+      expectUnauthorized(await call(t.api, 'GET', `/conversations/${githubOwn}`, { headers }), JSON.stringify(headers));
+    }
   });
 });
 
