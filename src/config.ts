@@ -37,8 +37,9 @@ export interface Config {
     readonly jwtAudience: string | undefined;
     readonly jwtJwksUri: string | undefined;
     /**
-     * Running in Azure with `AUTH_MODE=appservice` while App Service authentication is off: nothing strips the
-     * `x-ms-client-principal*` headers from outside requests, so none is believed (every caller is refused).
+     * `AUTH_MODE=appservice` with nothing known to strip the `x-ms-client-principal*` headers from outside requests
+     * (App Service authentication off, `WEBSITE_AUTH_ENABLED` not `True`, and no `AUTH_TRUST_PRINCIPAL_HEADERS=true`),
+     * in Azure or anywhere else: none is believed (every caller is refused).
      */
     readonly appServiceAuthOff: boolean;
   };
@@ -82,6 +83,14 @@ function integer(env: Env, name: string, fallback: number | undefined, min: numb
     throw new ConfigError(name, `a whole number from ${min} to ${max}`, raw);
   }
   return value;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return false;
+  const value = raw.toLowerCase();
+  if (value !== 'true' && value !== 'false') throw new ConfigError(name, 'true or false', raw);
+  return value === 'true';
 }
 
 function required(value: number | undefined): number {
@@ -167,8 +176,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   const jwtIssuer = text(env, 'JWT_ISSUER');
   const jwtAudience = text(env, 'JWT_AUDIENCE');
   const jwtJwksUri = jwksUri(env);
-  // App Service sets it to "True" when its authentication is on; anything else means the headers are anyone's.
-  const appServiceAuthOff = deployed && mode === 'appservice' && text(env, 'WEBSITE_AUTH_ENABLED')?.toLowerCase() !== 'true';
+  // The principal headers are anyone's unless a platform in front strips them from outside requests: App Service
+  // authentication (which sets WEBSITE_AUTH_ENABLED to "True"), or one the operator vouches for by name.
+  const principalHeadersStripped = text(env, 'WEBSITE_AUTH_ENABLED')?.toLowerCase() === 'true' || flag(env, 'AUTH_TRUST_PRINCIPAL_HEADERS');
+  const appServiceAuthOff = mode === 'appservice' && !principalHeadersStripped;
   if (mode === 'jwt') {
     for (const [name, value] of [['JWT_ISSUER', jwtIssuer], ['JWT_AUDIENCE', jwtAudience], ['JWT_JWKS_URI', jwtJwksUri]] as const) {
       if (value === undefined) throw new ConfigError(name, 'required when AUTH_MODE=jwt', '');

@@ -47,8 +47,18 @@ describe('loadConfig: AUTH_MODE', () => {
     expect(loadConfig({ ...AZURE, WEBSITE_INSTANCE_ID: 'i', AUTH_MODE: 'appservice', ...extra }).auth.appServiceAuthOff).toBe(off);
   });
 
-  it('looks at WEBSITE_AUTH_ENABLED only for appservice in Azure', () => {
-    expect(loadConfig({ AUTH_MODE: 'appservice' }).auth.appServiceAuthOff).toBe(false);
+  it('believes the principal headers outside Azure only when AUTH_TRUST_PRINCIPAL_HEADERS says a platform strips them', () => {
+    expect(loadConfig({ AUTH_MODE: 'appservice' }).auth.appServiceAuthOff).toBe(true);
+    expect(loadConfig({ AUTH_MODE: 'appservice', AUTH_TRUST_PRINCIPAL_HEADERS: 'false' }).auth.appServiceAuthOff).toBe(true);
+    expect(loadConfig({ AUTH_MODE: 'appservice', AUTH_TRUST_PRINCIPAL_HEADERS: 'true' }).auth.appServiceAuthOff).toBe(false);
+    expect(loadConfig({ AUTH_MODE: 'appservice', AUTH_TRUST_PRINCIPAL_HEADERS: 'TRUE' }).auth.appServiceAuthOff).toBe(false);
+    expect(loadConfig({ AUTH_MODE: 'appservice', WEBSITE_AUTH_ENABLED: 'True' }).auth.appServiceAuthOff).toBe(false);
+    expect(loadConfig({ ...AZURE, WEBSITE_SITE_NAME: 'app', AUTH_TRUST_PRINCIPAL_HEADERS: 'true' }).auth.appServiceAuthOff).toBe(false);
+    expect(() => loadConfig({ AUTH_MODE: 'appservice', AUTH_TRUST_PRINCIPAL_HEADERS: 'yes' })).toThrow(/^AUTH_TRUST_PRINCIPAL_HEADERS="yes" is not valid: true or false$/);
+  });
+
+  it('looks at the principal header settings only for appservice', () => {
+    expect(loadConfig({ AUTH_MODE: 'dev' }).auth.appServiceAuthOff).toBe(false);
     const jwt = { AUTH_MODE: 'jwt', JWT_ISSUER: 'https://i', JWT_AUDIENCE: 'a', JWT_JWKS_URI: 'https://i/keys', WEBSITE_SITE_NAME: 'app', ...AZURE };
     expect(loadConfig(jwt).auth.appServiceAuthOff).toBe(false);
   });
@@ -204,7 +214,7 @@ describe('loadConfig: PHI_API', () => {
 
 describe('local.settings.sample.json (for func start)', () => {
   const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
-  const read = new Set([...readFileSync('src/config.ts', 'utf8').matchAll(/(?:text|integer|url)\(env, '([A-Z_]+)'/g)].map((m) => m[1]!));
+  const read = new Set([...readFileSync('src/config.ts', 'utf8').matchAll(/(?:text|integer|url|flag)\(env, '([A-Z_]+)'/g)].map((m) => m[1]!));
 
   it('lists every setting the app reads (but the local port and the platform variables)', () => {
     const missing = [...read].filter((name) => !(name in sample.Values) && name !== 'PORT' && !name.startsWith('WEBSITE_'));

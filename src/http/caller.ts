@@ -20,11 +20,12 @@ export interface CallerResolver {
   readonly unavailable?: string;
 }
 
-/** The 401 detail (and health's) when App Service authentication is off in Azure: it names both ways out. */
+/** The 401 detail (and health's) when nothing strips the principal headers: it names every way out. */
 export const APP_SERVICE_AUTH_OFF =
   'App Service authentication is off (WEBSITE_AUTH_ENABLED is not True), so the x-ms-client-principal headers could ' +
-  "come from anyone and are ignored: turn on App Service authentication for this app, or set AUTH_MODE=jwt with " +
-  'JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URI.';
+  'come from anyone and are ignored: turn on App Service authentication for this app, set ' +
+  'AUTH_TRUST_PRINCIPAL_HEADERS=true only behind a platform that strips them from outside requests (Container Apps ' +
+  'authentication, Static Web Apps), or set AUTH_MODE=jwt with JWT_ISSUER, JWT_AUDIENCE and JWT_JWKS_URI.';
 
 /** Test and tuning knobs; production uses the defaults. */
 export type CallerResolverOptions = JwtOptions;

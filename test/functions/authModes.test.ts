@@ -39,10 +39,10 @@ function expectUnauthorized(res: TurnResponse, where = ''): void {
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8').toString('base64');
 
-describe('AUTH_MODE=appservice', () => {
+describe('AUTH_MODE=appservice behind a platform that strips the principal headers (AUTH_TRUST_PRINCIPAL_HEADERS)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { AUTH_MODE: 'appservice' } });
+    t = await startTestApp({ env: { AUTH_MODE: 'appservice', AUTH_TRUST_PRINCIPAL_HEADERS: 'true' } });
   });
   afterAll(() => t?.close());
 
@@ -85,11 +85,15 @@ describe('AUTH_MODE=appservice', () => {
   });
 });
 
-describe('AUTH_MODE=appservice in Azure with App Service authentication off (a default deployment without auth)', () => {
+describe.each([
+  // WEBSITE_SITE_NAME says "in Azure"; AUTH_MODE is not set, so it is appservice; WEBSITE_AUTH_ENABLED is absent.
+  ['in Azure with App Service authentication off (a default deployment without auth)', { WEBSITE_SITE_NAME: 'chat-app' }],
+  // func start on a VM or in a container: nothing in front strips the headers either.
+  ['outside Azure with nothing said to strip the headers', { AUTH_MODE: 'appservice' }],
+])('AUTH_MODE=appservice %s', (_where, env: Record<string, string>) => {
   let t: TestApp;
   beforeAll(async () => {
-    // WEBSITE_SITE_NAME says "in Azure"; AUTH_MODE is not set, so it is appservice; WEBSITE_AUTH_ENABLED is absent.
-    t = await startTestApp({ env: { WEBSITE_SITE_NAME: 'chat-app' } });
+    t = await startTestApp({ env });
   });
   afterAll(() => t?.close());
 
@@ -105,6 +109,7 @@ describe('AUTH_MODE=appservice in Azure with App Service authentication off (a d
       for (const [where, res] of await everyCallerRoute(t.api, headers)) {
         expectUnauthorized(res, where);
         expect(res.body.detail, where).toMatch(/turn on App Service authentication/);
+        expect(res.body.detail, where).toMatch(/AUTH_TRUST_PRINCIPAL_HEADERS=true/);
         expect(res.body.detail, where).toMatch(/AUTH_MODE=jwt/);
       }
     }
@@ -157,6 +162,10 @@ describe('AUTH_MODE=appservice in Azure with App Service authentication on', () 
     // As stored: the partition of the GitHub user is "github:12345", the Entra user's "12345".
     expect((await t.container.item(githubOwn, 'github:12345').read()).statusCode).toBe(200);
     expect((await t.container.item(entraOwn, '12345').read()).statusCode).toBe(200);
+    // The GitHub user's stored id sent as an Entra id, or with no provider at all, is refused, never that user.
+    for (const headers of <Record<string, string>[]>[{ 'x-ms-client-principal-id': 'github:12345' }, { 'x-ms-client-principal-id': 'github:12345', 'x-ms-client-principal-idp': 'aad' }]) {
+      expectUnauthorized(await call(t.api, 'GET', `/conversations/${githubOwn}`, { headers }), JSON.stringify(headers));
+    }
   });
 });
 

@@ -88,8 +88,8 @@ describe('4 parallel 80 MB chunked uploads to the app in its own process', () =>
   beforeAll(async () => {
     expect(existsSync(BUILT_START), `${BUILT_START} is missing: run npm run build`).toBe(true);
     const port = await freePort();
-    // appservice outside Azure believes the headers (as behind a proxy that sets them): an authenticated caller.
-    ({ child } = await startBuiltApp({ PORT: String(port), AUTH_MODE: 'appservice' }));
+    // appservice believes the headers where a platform in front is said to strip them: an authenticated caller.
+    ({ child } = await startBuiltApp({ PORT: String(port), AUTH_MODE: 'appservice', AUTH_TRUST_PRINCIPAL_HEADERS: 'true' }));
     api = `http://127.0.0.1:${port}/api`;
   });
   afterAll(() => {

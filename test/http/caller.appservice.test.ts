@@ -93,6 +93,20 @@ describe('AUTH_MODE=appservice', () => {
     await refusal({ 'x-ms-client-principal-id': 'x'.repeat(128), 'x-ms-client-principal-idp': 'github' });
   });
 
+  it.each([
+    ['the id header with no provider', { 'x-ms-client-principal-id': 'github:123' }],
+    ['the id header as Entra ID', { 'x-ms-client-principal-id': 'github:123', 'x-ms-client-principal-idp': 'aad' }],
+    ['an SWA principal from Entra ID', { 'x-ms-client-principal': b64({ ...swaPrincipal, identityProvider: 'aad', userId: 'github:123' }) }],
+    ['an App Service principal from Entra ID', { 'x-ms-client-principal': b64({ auth_typ: 'aad', claims: [{ typ: 'oid', val: 'github:123' }] }) }],
+    ['an SWA principal with no provider', { 'x-ms-client-principal': b64({ userId: 'google:123' }) }],
+  ])("refuses an Entra ID (or unnamed provider) id with ':', which would be another provider's user (%s)", async (_name, headers) => {
+    await refusal(headers);
+  });
+
+  it("keeps ':' in other providers' ids: their prefix tells them apart", async () => {
+    await expect(resolver.resolve(new Headers({ 'x-ms-client-principal-id': 'a:b', 'x-ms-client-principal-idp': 'github' }))).resolves.toEqual({ userId: 'github:a:b' });
+  });
+
   it('refuses a request with neither header, with no fallback user', async () => {
     const error = await refusal({});
     expect(error.code).toBe('unauthorized');

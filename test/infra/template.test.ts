@@ -24,6 +24,7 @@ const OPTIONAL_SETTINGS: Readonly<Record<string, string>> = {
   WEBSITE_INSTANCE_ID: 'set by the platform',
   WEBSITE_SITE_NAME: 'set by the platform',
   WEBSITE_AUTH_ENABLED: 'set by the platform when App Service authentication is on',
+  AUTH_TRUST_PRINCIPAL_HEADERS: 'for platforms other than App Service (Container Apps, Static Web Apps); the template turns App Service authentication on instead',
   PHI_FIRST_BYTE_TIMEOUT_MS: 'tuning knob with a default (docs/deploy.md)',
   PHI_IDLE_TIMEOUT_MS: 'tuning knob with a default (docs/deploy.md)',
   PHI_MAX_CONCURRENCY: 'tuning knob with a default (docs/deploy.md)',
@@ -64,7 +65,7 @@ beforeAll(() => {
 function settingsReadByConfig(): Set<string> {
   const source = readFileSync(join(ROOT, 'src', 'config.ts'), 'utf8');
   const names = new Set<string>();
-  for (const m of source.matchAll(/\b(?:text|integer|url)\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]*)['"]/g)) names.add(m[1] as string);
+  for (const m of source.matchAll(/\b(?:text|integer|url|flag)\(\s*env\s*,\s*['"]([A-Z][A-Z0-9_]*)['"]/g)) names.add(m[1] as string);
   for (const m of source.matchAll(/\benv(?:\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*\]|\.([A-Z][A-Z0-9_]*)\b)/g)) names.add((m[1] ?? m[2]) as string);
   for (const m of source.matchAll(/\[\s*['"]([A-Z][A-Z0-9_]*)['"]\s*,/g)) names.add(m[1] as string);
   return names;

@@ -76,10 +76,14 @@ function providerOf(principal: Record<string, unknown> | undefined, idpHeader: s
 
 /**
  * The stored user id: Entra ids as they are, others prefixed with their provider (`github:12345`), so two providers
- * that issue the same id never share a partition. An Entra id never contains `:` (object ids are GUIDs, SWA ids hex).
+ * that issue the same id never share a partition. Real Entra ids have no `:` (object ids are GUIDs, SWA ids hex), and
+ * one that has it is refused: `github:12345` sent as an Entra id (or with no provider) would be the GitHub user.
  */
 function scopedId(provider: string, id: string): string {
-  if (provider === ENTRA) return id;
+  if (provider === ENTRA) {
+    if (id.includes(':')) throw new BadPrincipal('an Entra ID (or unnamed provider) id contains ":"');
+    return id;
+  }
   const scoped = `${provider}:${id}`;
   if (!isValidUserId(scoped)) throw new BadPrincipal('provider-scoped id is too long');
   return scoped;
