@@ -1,4 +1,5 @@
 import { DEFAULT_MODEL_ID, MODEL_CATALOG, findModel, type ModelSpec } from './chat/modelCatalog.js';
+import { isLoopback } from './isLoopback.js';
 import { LEASE_TIMING } from './chat/leaseTiming.js';
 
 export type AuthMode = 'appservice' | 'jwt' | 'dev';
@@ -67,6 +68,9 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
+
+/** The longest model silence a timeout may allow (see `PHI_FIRST_BYTE_TIMEOUT_MS`). */
+const MAX_MODEL_WAIT_MS = 300_000;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -146,11 +150,6 @@ function modelApi(env: Env, endpoint: string | undefined): ModelApi {
   return api;
 }
 
-/** Host names that can only mean this machine; `127.x.y.z` is matched whole, so `127.evil.example` is not one. */
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
-}
-
 /** The key set URL: https, since its keys decide who anyone is; plain http only on loopback (tests, local issuers). */
 function jwksUri(env: Env): string | undefined {
   const uri = url(env, 'JWT_JWKS_URI');
@@ -160,6 +159,18 @@ function jwksUri(env: Env): string | undefined {
     throw new ConfigError('JWT_JWKS_URI', 'an https URL (plain http only for localhost / 127.0.0.1 / [::1])', uri);
   }
   return uri;
+}
+
+/**
+ * The model endpoint: https, since every call carries the key or an Entra ID token; plain http only on loopback
+ * (a local OpenAI-compatible server, the simulator). The same rule for both wires.
+ */
+function modelEndpoint(env: Env): string | undefined {
+  const endpoint = url(env, 'PHI_ENDPOINT');
+  if (endpoint !== undefined && new URL(endpoint).protocol !== 'https:' && !isLoopback(new URL(endpoint).hostname)) {
+    throw new ConfigError('PHI_ENDPOINT', 'an https URL (plain http only for localhost / 127.x.y.z / [::1]: every call carries the key or a token)', endpoint);
+  }
+  return endpoint;
 }
 
 /**
@@ -191,7 +202,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       if (text(env, name) === undefined) throw new ConfigError(name, 'required when running in Azure (the embedded store and simulator are for local runs)', '');
     }
   }
-  const phiEndpoint = url(env, 'PHI_ENDPOINT');
+  const phiEndpoint = modelEndpoint(env);
   const api = modelApi(env, phiEndpoint);
   const deployment = text(env, 'PHI_DEPLOYMENT');
   // The v1 API names the deployment in every request; the simulator plays PHI_MODEL under any name.
@@ -206,8 +217,10 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
   }
 
   const phiTimeouts = {
-    firstByteTimeoutMs: required(integer(env, 'PHI_FIRST_BYTE_TIMEOUT_MS', 60_000, 100, 600_000)),
-    idleTimeoutMs: required(integer(env, 'PHI_IDLE_TIMEOUT_MS', 60_000, 100, 600_000)),
+    // At most 300 s: Node's fetch (the openai wire) gives up on headers, and on a silent body, after 300 s whatever
+    // the SDK is told, and it takes no other limit without undici as a dependency of our own.
+    firstByteTimeoutMs: required(integer(env, 'PHI_FIRST_BYTE_TIMEOUT_MS', 60_000, 100, MAX_MODEL_WAIT_MS)),
+    idleTimeoutMs: required(integer(env, 'PHI_IDLE_TIMEOUT_MS', 60_000, 100, MAX_MODEL_WAIT_MS)),
     retryBudgetMs: required(integer(env, 'PHI_RETRY_BUDGET_MS', 20_000, 0, 120_000)),
   };
   const maxConcurrency = required(integer(env, 'PHI_MAX_CONCURRENCY', 64, 2, 10_000));

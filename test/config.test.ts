@@ -116,6 +116,21 @@ describe('loadConfig: endpoints and values', () => {
     expect(() => loadConfig({ WEBSITE_SITE_NAME: 'app', PHI_ENDPOINT: AZURE.PHI_ENDPOINT })).toThrow(/^COSMOS_ENDPOINT=.*required when running in Azure/);
   });
 
+  it('wants the model endpoint over https, on both wires: plain http only on loopback, since every call carries a credential', () => {
+    for (const endpoint of ['http://phi.example.com/openai/v1', 'http://10.0.0.5/models', 'http://127.evil.example/v1', 'http://localhost.evil.example/v1']) {
+      for (const PHI_API of ['openai', 'inference']) {
+        expect(() => local({ PHI_ENDPOINT: endpoint, PHI_API, PHI_DEPLOYMENT: 'd' }), endpoint).toThrow(/^PHI_ENDPOINT=.*an https URL \(plain http only for localhost/);
+      }
+    }
+    for (const endpoint of ['https://phi.example.com/openai/v1', 'http://127.0.0.1:11434/v1', 'http://127.1.2.3:8080/v1', 'http://localhost:11434/v1', 'http://[::1]:8080/models']) {
+      expect(local({ PHI_ENDPOINT: endpoint, PHI_DEPLOYMENT: 'd' }).phi.endpoint, endpoint).toBe(endpoint);
+    }
+  });
+
+  it('allows timeouts up to 300 s, no more', () => {
+    expect(local({ PHI_FIRST_BYTE_TIMEOUT_MS: '300000', PHI_IDLE_TIMEOUT_MS: '300000', TURN_LOCK_SECONDS: '1000' }).phi).toMatchObject({ firstByteTimeoutMs: 300_000, idleTimeoutMs: 300_000 });
+  });
+
   it('uses the embedded parts locally and the documented defaults', () => {
     const config = local({});
     expect(config.phi.endpoint).toBeUndefined();
@@ -139,6 +154,8 @@ describe('loadConfig: endpoints and values', () => {
     ['USER_MAX_CONCURRENT_TURNS', '0', /^USER_MAX_CONCURRENT_TURNS="0" is not valid: a whole number from 1 /],
     ['USER_MAX_CONCURRENT_TURNS', '64', /^USER_MAX_CONCURRENT_TURNS="64" is not valid: below PHI_MAX_CONCURRENCY \(64\), so one caller can never hold every upstream slot$/],
     ['PHI_MAX_CONCURRENCY', '1', /^PHI_MAX_CONCURRENCY="1" is not valid: a whole number from 2 /],
+    ['PHI_FIRST_BYTE_TIMEOUT_MS', '300001', /^PHI_FIRST_BYTE_TIMEOUT_MS="300001" is not valid: a whole number from 100 to 300000$/],
+    ['PHI_IDLE_TIMEOUT_MS', '600000', /^PHI_IDLE_TIMEOUT_MS="600000" is not valid: a whole number from 100 to 300000$/],
     ['TURN_LOCK_SECONDS', '5', /^TURN_LOCK_SECONDS="5" is not valid: at least 201 with these timeouts \(PHI_RETRY_BUDGET_MS \+ 2 × PHI_FIRST_BYTE_TIMEOUT_MS \+ PHI_IDLE_TIMEOUT_MS \+ 1 s\)/],
   ])('refuses %s=%s with one line naming it and what is allowed', (name, value, message) => {
     let error: unknown;

@@ -1,10 +1,12 @@
 import createModelClient, { isUnexpected, type ModelClient } from '@azure-rest/ai-inference';
 import { AzureKeyCredential, type TokenCredential } from '@azure/core-auth';
-import { createSseStream, type NodeJSReadableStream } from '@azure/core-sse';
-import type { ChatModel, CompletionEvent, CompletionRequest, ModelInfo } from '../chat/ports.js';
+import type { NodeJSReadableStream } from '@azure/core-sse';
+import type { CompletionRequest, ModelInfo } from '../chat/ports.js';
+import { isLoopback } from '../isLoopback.js';
 import { chatCompletionBody } from './chatCompletionBody.js';
-import { parseChunk } from './completionEvents.js';
 import { ModelCalls, type ModelCallOptions, type WireAnswer } from './ModelCalls.js';
+import { readErrorBody } from './readErrorBody.js';
+import { sseAnswer } from './sseAnswer.js';
 import { parseErrorBody } from './upstreamFailure.js';
 
 export type { UpstreamLogger } from './ModelCalls.js';
@@ -25,32 +27,10 @@ export interface InferenceChatModelOptions extends ModelCallOptions {
 type Headers = Readonly<Record<string, string>>;
 
 const INFO_RETRY_AFTER_FAILURE_MS = 60_000;
-const ERROR_BODY_LIMIT = 64 * 1024;
-
-function isLoopback(endpoint: string): boolean {
-  const { protocol, hostname } = new URL(endpoint);
-  return protocol === 'http:' && (hostname === '127.0.0.1' || hostname === 'localhost' || hostname === '[::1]');
-}
 
 function lookup(headers: Headers): (name: string) => string | undefined {
   const lower = new Map(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   return (name) => lower.get(name.toLowerCase());
-}
-
-/** Reads an error body from the node stream, capped, so a huge or endless body cannot hold the caller. */
-async function readErrorBody(stream: NodeJS.ReadableStream | undefined): Promise<string> {
-  if (!stream) return '';
-  let text = '';
-  for await (const chunk of stream) {
-    text += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    if (text.length > ERROR_BODY_LIMIT) break;
-  }
-  return text;
-}
-
-/** The SSE events of a body as parsed chunks (`[DONE]` included, as `STREAM_DONE`). */
-async function* sseChunks(body: NodeJSReadableStream): AsyncGenerator<unknown, void, undefined> {
-  for await (const event of createSseStream(body)) yield parseChunk(event.data);
 }
 
 /**
@@ -59,31 +39,21 @@ async function* sseChunks(body: NodeJSReadableStream): AsyncGenerator<unknown, v
  * concurrency limit and failure mapping are `ModelCalls`'. The SDK's own retry policy is switched off so that
  * `PHI_RETRY_BUDGET_MS` is the only retry budget (two policies would multiply).
  */
-export class InferenceChatModel implements ChatModel {
+export class InferenceChatModel extends ModelCalls {
   readonly #client: ModelClient;
   readonly #options: InferenceChatModelOptions;
-  readonly #calls: ModelCalls;
   #info: { value: Promise<ModelInfo | null>; expires: number } | undefined;
 
   constructor(options: InferenceChatModelOptions) {
+    super(options);
     this.#options = options;
-    this.#calls = new ModelCalls(options, (request, signal) => this.#send(request, signal));
     const credential = options.apiKey !== undefined ? new AzureKeyCredential(options.apiKey) : options.credential;
     if (!credential) throw new Error('InferenceChatModel needs an API key or a token credential.');
     this.#client = createModelClient(options.endpoint, credential, {
-      allowInsecureConnection: isLoopback(options.endpoint),
+      allowInsecureConnection: isLoopback(new URL(options.endpoint).hostname),
       retryOptions: { maxRetries: 0 },
       ...(options.tokenScope ? { credentials: { scopes: [options.tokenScope] } } : {}),
     });
-  }
-
-  /** Upstream calls in flight (streams count until they end) and callers waiting for a slot. */
-  get load(): { readonly inFlight: number; readonly queued: number } {
-    return this.#calls.load;
-  }
-
-  stream(request: CompletionRequest): Promise<AsyncIterable<CompletionEvent>> {
-    return this.#calls.stream(request);
   }
 
   info(): Promise<ModelInfo | null> {
@@ -98,7 +68,7 @@ export class InferenceChatModel implements ChatModel {
   }
 
   async #fetchInfo(): Promise<ModelInfo | null> {
-    const logger = this.#calls.logger;
+    const { logger } = this;
     try {
       const res = await this.#client.path('/info').get({ abortSignal: AbortSignal.timeout(this.#options.firstByteTimeoutMs) });
       if (isUnexpected(res)) {
@@ -114,7 +84,7 @@ export class InferenceChatModel implements ChatModel {
     }
   }
 
-  async #send(request: CompletionRequest, signal: AbortSignal): Promise<WireAnswer> {
+  protected async send(request: CompletionRequest, signal: AbortSignal): Promise<WireAnswer> {
     const body = chatCompletionBody(request, this.#options.deployment);
     const hasExtra = ['logprobs', 'top_logprobs', 'logit_bias'].some((k) => k in body);
     // The SDK only sends this header from the per-request `headers` option.
@@ -126,16 +96,9 @@ export class InferenceChatModel implements ChatModel {
     const status = Number(res.status);
     if (status === 200 && res.body) {
       // The Node HTTP client's body is an IncomingMessage, which can be destroyed.
-      const stream = res.body as NodeJSReadableStream;
-      return {
-        ok: true,
-        chunks: sseChunks(stream),
-        // After [DONE] only the end of the body is left: read it out so the keep-alive connection goes back to the
-        // pool (destroying it would cost a new TCP/TLS handshake on the next call). Anything else leaves the
-        // connection in an unknown state.
-        end: (clean) => (clean ? stream.resume() : stream.destroy()),
-      };
+      const stream = res.body as NodeJSReadableStream & { destroy(): void };
+      return sseAnswer(stream, () => stream.destroy());
     }
-    return { ok: false, status, header: lookup(res.headers), body: parseErrorBody(await readErrorBody(res.body)) };
+    return { ok: false, status, header: lookup(res.headers), body: parseErrorBody(await readErrorBody(res.body as AsyncIterable<Uint8Array> | undefined)) };
   }
 }

@@ -1,5 +1,5 @@
 import { UpstreamError } from '../chat/errors.js';
-import type { CompletionEvent, CompletionRequest } from '../chat/ports.js';
+import type { ChatModel, CompletionEvent, CompletionRequest, ModelInfo } from '../chat/ports.js';
 import { completionEvents } from './completionEvents.js';
 import { ConcurrencyLimiter } from './ConcurrencyLimiter.js';
 import { retryDelayMs, type HeaderLookup } from './retryDelayMs.js';
@@ -36,12 +36,6 @@ export type WireAnswer =
   }
   | { readonly ok: false; readonly status: number; readonly header: HeaderLookup; readonly body: unknown };
 
-/**
- * One attempt of a streamed chat completion on the wire, aborted through `signal` (the first-byte deadline or the
- * caller). Resolves once the status line is in; rejects only when no answer came (refused, reset, aborted).
- */
-export type WireSend = (request: CompletionRequest, signal: AbortSignal) => Promise<WireAnswer>;
-
 const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   new Promise((resolve, reject) => {
     const done = (): void => {
@@ -58,23 +52,30 @@ const sleep = (ms: number, signal: AbortSignal | undefined): Promise<void> =>
   });
 
 /**
- * The model calls of one adapter, whatever the wire: the concurrency limit, the first-byte and idle timeouts, the
- * 429/503 retries (before anything is yielded only, honouring the service's retry-after headers within
- * `retryBudgetMs`), the failure mapping, the caller's abort signal, and the completion events. Once a stream has
- * started it is never retried: a break surfaces as an `UpstreamError` from the iterator.
+ * What every model adapter does the same way, whatever its wire: the concurrency limit, the first-byte and idle
+ * timeouts, the 429/503 retries (before anything is yielded only, honouring the service's retry-after headers
+ * within `retryBudgetMs`), the failure mapping, the caller's abort signal, and the completion events. Once a stream
+ * has started it is never retried: a break surfaces as an `UpstreamError` from the iterator. An adapter adds only
+ * its wire (`send`) and `info()`.
  */
-export class ModelCalls {
-  readonly #send: WireSend;
+export abstract class ModelCalls implements ChatModel {
   readonly #options: ModelCallOptions;
   readonly #limiter: ConcurrencyLimiter;
   readonly #logger: UpstreamLogger;
 
-  constructor(options: ModelCallOptions, send: WireSend) {
-    this.#send = send;
+  constructor(options: ModelCallOptions) {
     this.#options = options;
     this.#limiter = new ConcurrencyLimiter(options.maxConcurrency);
     this.#logger = options.logger ?? { warn: (message) => console.warn(message) };
   }
+
+  /**
+   * One attempt of a streamed chat completion on the wire, aborted through `signal` (the first-byte deadline or the
+   * caller). Resolves once the status line is in; rejects only when no answer came (refused, reset, aborted).
+   */
+  protected abstract send(request: CompletionRequest, signal: AbortSignal): Promise<WireAnswer>;
+
+  abstract info(): Promise<ModelInfo | null>;
 
   get logger(): UpstreamLogger {
     return this.#logger;
@@ -99,12 +100,15 @@ export class ModelCalls {
       throw error;
     }
     const { answer, controller, firstByteDeadline } = opened;
+    // Releases too: a stream dropped before its first read never runs the generator's own clean-up.
     const tearDown = (): void => {
+      signal?.removeEventListener('abort', tearDown);
       controller.abort();
       answer.end(false);
+      release();
     };
     signal?.addEventListener('abort', tearDown, { once: true });
-    return completionEvents(answer.chunks, {
+    const events = completionEvents(answer.chunks, {
       firstEventDeadline: firstByteDeadline,
       idleTimeoutMs: this.#options.idleTimeoutMs,
       signal,
@@ -116,6 +120,19 @@ export class ModelCalls {
         release();
       },
     });
+    let reading = false;
+    const iterator: AsyncIterator<CompletionEvent, void, undefined> = {
+      next: () => {
+        reading = true;
+        return events.next();
+      },
+      // A generator returned before its first next() skips its finally: the connection and the slot go here.
+      return: () => {
+        if (!reading) tearDown();
+        return events.return();
+      },
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
   }
 
   async #open(request: CompletionRequest): Promise<{ answer: Extract<WireAnswer, { ok: true }>; controller: AbortController; firstByteDeadline: number }> {
@@ -132,7 +149,7 @@ export class ModelCalls {
       signal?.addEventListener('abort', forward, { once: true });
       let answer: WireAnswer;
       try {
-        answer = await this.#send(request, controller.signal);
+        answer = await this.send(request, controller.signal);
       } catch (error) {
         signal?.throwIfAborted();
         if (controller.signal.aborted) {

@@ -1,10 +1,12 @@
 import type { TokenCredential } from '@azure/core-auth';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionCreateParamsStreaming } from 'openai/resources/chat/completions';
-import type { ChatModel, CompletionEvent, CompletionRequest, ModelInfo } from '../chat/ports.js';
+import type { CompletionRequest, ModelInfo } from '../chat/ports.js';
+import { BearerTokens } from './BearerTokens.js';
 import { chatCompletionBody } from './chatCompletionBody.js';
 import { ModelCalls, type ModelCallOptions, type UpstreamLogger, type WireAnswer } from './ModelCalls.js';
-import { streamFailure } from './upstreamFailure.js';
+import { readErrorBody } from './readErrorBody.js';
+import { sseAnswer } from './sseAnswer.js';
 
 /** Foundry's scope for the OpenAI v1 API (Microsoft's migration guide moves off the `cognitiveservices` one). */
 export const OPENAI_V1_TOKEN_SCOPE = 'https://ai.azure.com/.default';
@@ -22,83 +24,100 @@ export interface OpenAIChatModelOptions extends ModelCallOptions {
   readonly tokenScope?: string;
 }
 
-/** Bearer tokens for `scope`, through @azure/identity's provider (loaded on first need: keyed runs never load it). */
-function bearerTokens(credential: TokenCredential, scope: string): () => Promise<string> {
-  let provider: Promise<() => Promise<string>> | undefined;
-  return async () => {
-    provider ??= import('@azure/identity').then(({ getBearerTokenProvider }) => getBearerTokenProvider(credential, scope));
-    return (await provider)();
-  };
-}
-
 /** The SDK's own log lines, as upstream warnings (its debug and info chatter dropped). */
 function sdkLogger(logger: UpstreamLogger): OpenAI['logger'] {
   const warn = (message: string): void => logger.warn(`openai: ${message}`);
   return { error: warn, warn, info: () => {}, debug: () => {} };
 }
 
-/** The SDK's chunks, with an error the model reports inside the stream mapped like every other failure. */
-async function* sdkChunks(stream: AsyncIterable<unknown>): AsyncGenerator<unknown, void, undefined> {
-  try {
-    yield* stream;
-  } catch (error) {
-    // An `error` chunk: the SDK throws it as an APIError without a status.
-    if (error instanceof APIError && error.status === undefined && !(error instanceof OpenAI.APIConnectionError)) {
-      throw streamFailure({ error: error.error });
-    }
-    throw error;
-  }
+/**
+ * The headers `OPENAI_CUSTOM_HEADERS` would add to every request (the SDK reads it from the environment, parsed as
+ * it parses it), each removed: the service's settings are the PHI_* ones.
+ */
+function withoutEnvironmentHeaders(): Record<string, null> {
+  const names = (process.env.OPENAI_CUSTOM_HEADERS ?? '').split('\n').map((line) => (line.includes(':') ? line.slice(0, line.indexOf(':')).trim() : ''));
+  return Object.fromEntries(names.filter(Boolean).map((name) => [name, null]));
+}
+
+/**
+ * Node's fetch, with a non-2xx body cut to 64 KB before the SDK reads it whole (it would wait for all of it); a
+ * 200 is passed on untouched.
+ */
+async function fetchCappingErrors(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+  const response = await fetch(input, init);
+  if (response.ok) return response;
+  const text = await readErrorBody(response.body);
+  return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers });
 }
 
 /**
  * The `ChatModel` over the OpenAI v1 chat-completions API (the `openai` package): Foundry's `…/openai/v1` and any
  * OpenAI-compatible server (Foundry Local, Ollama, vLLM). Only the wire lives here; retries, timeouts, the
- * concurrency limit and failure mapping are `ModelCalls'`. The SDK's own retries are off (`maxRetries: 0`):
+ * concurrency limit and failure mapping are `ModelCalls'`. The SDK builds and sends the request; its answer is
+ * read raw (`asResponse()`) through the same SSE and chunk parsers as the inference wire, so both end a stream,
+ * reuse a connection and report an in-stream error the same way. Its own retries are off (`maxRetries: 0`):
  * `PHI_RETRY_BUDGET_MS` is the one retry budget, spent before the first delta, and two policies would multiply.
- * The API has no `/info`, so `info()` is null and the service names the model from its catalog.
+ * The credential is sent per request (`Authorization`), fetched within the call's deadline; nothing of the SDK's
+ * environment (`OPENAI_BASE_URL`, `OPENAI_API_KEY`, `OPENAI_CUSTOM_HEADERS`, …) reaches a request. The API has
+ * no `/info`, so `info()` is null and the service names the model from its catalog.
  */
-export class OpenAIChatModel implements ChatModel {
+export class OpenAIChatModel extends ModelCalls {
   readonly #client: OpenAI;
   readonly #deployment: string;
-  readonly #calls: ModelCalls;
+  readonly #bearer: (signal: AbortSignal) => Promise<string>;
 
   constructor(options: OpenAIChatModelOptions) {
+    super(options);
     this.#deployment = options.deployment;
-    this.#calls = new ModelCalls(options, (request, signal) => this.#send(request, signal));
     const { apiKey, credential } = options;
-    if (apiKey === undefined && !credential) throw new Error('OpenAIChatModel needs an API key or a token credential.');
+    if (apiKey !== undefined) {
+      this.#bearer = () => Promise.resolve(apiKey);
+    } else if (credential) {
+      const tokens = new BearerTokens(credential, options.tokenScope ?? OPENAI_V1_TOKEN_SCOPE);
+      this.#bearer = (signal) => tokens.get(signal);
+    } else {
+      throw new Error('OpenAIChatModel needs an API key or a token credential.');
+    }
     this.#client = new OpenAI({
       baseURL: options.endpoint,
-      apiKey: apiKey ?? bearerTokens(credential!, options.tokenScope ?? OPENAI_V1_TOKEN_SCOPE),
-      // Not from the process environment: the service's settings are the PHI_* ones.
+      // Never sent: every request carries its own Authorization. Set so the SDK does not read OPENAI_API_KEY.
+      apiKey: 'per-request',
+      adminAPIKey: null,
       organization: null,
       project: null,
+      webhookSecret: null,
+      defaultHeaders: withoutEnvironmentHeaders(),
       maxRetries: 0,
-      logger: sdkLogger(this.#calls.logger),
+      fetch: fetchCappingErrors,
+      logger: sdkLogger(this.logger),
+      logLevel: 'warn',
     });
-  }
-
-  /** Upstream calls in flight (streams count until they end) and callers waiting for a slot. */
-  get load(): { readonly inFlight: number; readonly queued: number } {
-    return this.#calls.load;
-  }
-
-  stream(request: CompletionRequest): Promise<AsyncIterable<CompletionEvent>> {
-    return this.#calls.stream(request);
   }
 
   info(): Promise<ModelInfo | null> {
     return Promise.resolve(null);
   }
 
-  async #send(request: CompletionRequest, signal: AbortSignal): Promise<WireAnswer> {
+  protected async send(request: CompletionRequest, signal: AbortSignal): Promise<WireAnswer> {
     const body = { ...chatCompletionBody(request, this.#deployment), stream_options: { include_usage: true } };
+    const authorization = `Bearer ${await this.#bearer(signal)}`;
+    // Its own controller, so that `end(false)` can tear the body down whoever holds `signal`.
+    const connection = new AbortController();
+    const forward = (): void => connection.abort(signal.reason);
+    if (signal.aborted) forward();
+    else signal.addEventListener('abort', forward, { once: true });
     try {
-      const stream = await this.#client.chat.completions.create(body as unknown as ChatCompletionCreateParamsStreaming, { signal, maxRetries: 0 });
-      // The SDK reads the body to its end and aborts the request when iteration stops early; tearing down is
-      // aborting `signal`, which `ModelCalls` does.
-      return { ok: true, chunks: sdkChunks(stream), end: () => {} };
+      const response = await this.#client.chat.completions
+        .create(body as unknown as ChatCompletionCreateParamsStreaming, {
+          signal: connection.signal,
+          maxRetries: 0,
+          headers: { Authorization: authorization, 'api-key': null },
+        })
+        .asResponse();
+      if (!response.body) throw new Error('The model answered 200 without a body.');
+      return sseAnswer(response.body, () => connection.abort());
     } catch (error) {
+      signal.removeEventListener('abort', forward);
       if (error instanceof APIError && error.status !== undefined && error.headers !== undefined) {
         const { headers } = error;
         // The SDK keeps the body's `error` object (or the whole body when it has none, e.g. a top-level `code`).

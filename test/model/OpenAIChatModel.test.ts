@@ -112,6 +112,29 @@ describe('OpenAIChatModel against the Phi simulator', () => {
     }
   });
 
+  it('bounds a credential that never answers by the first-byte deadline and by the abort; the slot is freed', async () => {
+    const stuck: TokenCredential = { getToken: () => new Promise<AccessToken>(() => {}) };
+    const m = new OpenAIChatModel({ endpoint: sim.openaiUrl, deployment: DEPLOYMENT, credential: stuck, ...common, firstByteTimeoutMs: 150, maxConcurrency: 2 });
+    expect((await run(m)).error).toMatchObject({ code: 'upstream_timeout' });
+    expect(m.load.inFlight).toBe(0);
+    const patient = new OpenAIChatModel({ endpoint: sim.openaiUrl, deployment: DEPLOYMENT, credential: stuck, ...common, firstByteTimeoutMs: 60_000, maxConcurrency: 2 });
+    const reason = new Error('the turn lost its lock');
+    const controller = new AbortController();
+    const call = patient.stream({ ...seedRequest, signal: controller.signal });
+    setTimeout(() => controller.abort(reason), 50);
+    await expect(call).rejects.toBe(reason);
+    expect(patient.load.inFlight).toBe(0);
+    expect(sim.completionRequests).toHaveLength(0);
+  });
+
+  it('frees the slot of a stream returned before its first read', async () => {
+    const m = model({ maxConcurrency: 2 });
+    const stream = await m.stream(seedRequest);
+    expect(m.load.inFlight).toBe(1);
+    await stream[Symbol.asyncIterator]().return?.();
+    expect(m.load.inFlight).toBe(0);
+  });
+
   it('needs a key or a credential', () => {
     expect(() => new OpenAIChatModel({ endpoint: sim.openaiUrl, deployment: DEPLOYMENT, ...common })).toThrow(/API key or a token credential/);
   });
