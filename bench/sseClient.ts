@@ -1,4 +1,5 @@
 import { Agent, request } from 'node:http';
+import { sseSplitter } from '../tools/sseEvents.js';
 import { nowAbs } from './stats.js';
 
 /** One SSE event as the client read it, with when its last byte arrived (`nowAbs()`). */
@@ -20,7 +21,7 @@ export const clientAgent = new Agent({ keepAlive: true, maxSockets: Number.POSIT
 
 /**
  * POSTs JSON and reads the response as server-sent events, timestamping each event when the chunk completing it
- * arrives. Parsing is minimal (split on blank lines) so the client adds as little as possible to what it measures.
+ * arrives: the stamp is taken before the chunk is parsed, so parsing adds nothing to what is measured.
  */
 export function postSse(url: string, body: unknown, headers: Record<string, string> = {}): Promise<StreamResult> {
   return retryStale(() => postSseOnce(url, body, headers));
@@ -48,25 +49,33 @@ function postSseOnce(url: string, body: unknown, headers: Record<string, string>
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', 'content-length': Buffer.byteLength(payload), ...headers },
     }, (res) => {
       const events: ReadEvent[] = [];
-      let buffer = '';
+      let at = 0;
+      // Only a stream is parsed: a refusal (JSON problem) resolves with its status and no events, for the caller to report.
+      const stream = (res.headers['content-type'] ?? '').startsWith('text/event-stream');
+      const splitter = sseSplitter((item) => {
+        if (item.type === 'event') events.push({ event: item.event ?? 'message', data: item.data, at });
+      });
       res.setEncoding('utf8');
+      const fail = (error: unknown): void => {
+        res.destroy();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      };
       res.on('data', (chunk: string) => {
-        const at = nowAbs();
-        buffer += chunk;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event: ')) event = line.slice(7);
-            else if (line.startsWith('data: ')) data.push(line.slice(6));
-          }
-          if (data.length > 0) events.push({ event, data: data.join('\n'), at });
+        at = nowAbs();
+        try {
+          if (stream) splitter.feed(chunk);
+        } catch (error) {
+          fail(error);
         }
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, sentAt, events }));
+      res.on('end', () => {
+        try {
+          if (stream) splitter.end();
+          resolve({ status: res.statusCode ?? 0, sentAt, events });
+        } catch (error) {
+          fail(error);
+        }
+      });
       res.on('error', reject);
     });
     req.on('error', reject);

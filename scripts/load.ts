@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { startEmbeddedCosmos } from '../local/embeddedCosmos.js';
 import { startPhiSimulator } from '../local/phiSimulator/startPhiSimulator.js';
+import { sseEvents } from '../tools/sseEvents.js';
 
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 const CALLERS = num('LOAD_CALLERS', 20);
@@ -33,13 +34,6 @@ const problems: string[] = [];
 const fail = (message: string): void => {
   if (problems.length < 50) problems.push(message);
 };
-
-function parseSse(raw: string): Event[] {
-  return raw.split('\n\n').filter((f) => f.trim() && !f.startsWith(':')).map((frame) => {
-    const lines = frame.split('\n');
-    return { event: lines[0]!.slice('event: '.length), data: JSON.parse(lines.slice(1).map((l) => l.slice('data: '.length)).join('\n')) as Record<string, unknown> };
-  });
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -116,20 +110,16 @@ async function main(): Promise<void> {
       await res.text();
       return res.status;
     }
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let raw = '';
+    const events: Event[] = [];
     let seenDelta = false;
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      raw += decoder.decode(value, { stream: true });
-      if (!seenDelta && raw.includes('event: message.delta')) {
+    for await (const item of sseEvents(res.body!)) {
+      if (item.type !== 'event') continue; // `: ping`
+      if (!seenDelta && item.event === 'message.delta') {
         seenDelta = true;
         firstDelta.push(performance.now() - started);
       }
+      events.push({ event: item.event ?? 'message', data: JSON.parse(item.data) as Record<string, unknown> });
     }
-    const events = parseSse(raw);
     const last = events.at(-1);
     if (events[0]?.event !== 'message.created' || last?.event !== 'message.completed') {
       fail(`${conversation}: stream ended with ${last?.event} ${JSON.stringify(last?.data).slice(0, 200)}`);

@@ -2,7 +2,8 @@ import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { openChatContainer } from '../../src/store/cosmosContainer.js';
 import { snapshot } from '../support/embeddedStore.js';
-import { call, newConversation, parseSse, type ReceivedEvent } from '../support/http.js';
+import { sseEvents } from '../../tools/sseEvents.js';
+import { call, newConversation, receivedOf, type ReceivedEvent } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
 /**
@@ -64,20 +65,18 @@ async function streamTurn(conversationId: string, content: string, afterCreated:
     body: JSON.stringify({ content }),
   });
   expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let raw = '';
+  const events: ReceivedEvent[] = [];
   let fired = false;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    raw += decoder.decode(value, { stream: true });
-    if (!fired && raw.includes('event: message.created')) {
+  for await (const item of sseEvents(res.body!)) {
+    const received = receivedOf(item);
+    if (received === 'ping') continue;
+    events.push(received);
+    if (!fired && received.event === 'message.created') {
       fired = true;
       await afterCreated();
     }
   }
-  return parseSse(raw).events;
+  return events;
 }
 
 /** Resolves once the simulator has finished sending every completion it started. */

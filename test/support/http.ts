@@ -1,3 +1,5 @@
+import { parseSseText, type SseItem } from '../../tools/sseEvents.js';
+
 /** A parsed server-sent event as a client sees it. */
 export interface ReceivedEvent {
   readonly event: string;
@@ -14,21 +16,24 @@ export interface TurnResponse {
   readonly body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
-/** Splits a text/event-stream body into events and counts `: ping` comments; fails on a malformed frame. */
+/**
+ * One item of our event stream as a client sees it: an event (data JSON-parsed) or a `: ping`; fails on anything
+ * our writer never sends: an unnamed event, another comment, data that is not JSON.
+ */
+export function receivedOf(item: SseItem): ReceivedEvent | 'ping' {
+  if (item.type === 'comment' && item.text === 'ping') return 'ping';
+  if (item.type === 'event' && item.event) return { event: item.event, data: JSON.parse(item.data) };
+  throw new Error(`malformed SSE frame: ${JSON.stringify(item)}`);
+}
+
+/** A whole text/event-stream body as its events and a count of `: ping` comments; fails as `receivedOf`, or on a frame cut off. */
 export function parseSse(raw: string): { events: ReceivedEvent[]; pings: number } {
   const events: ReceivedEvent[] = [];
   let pings = 0;
-  for (const frame of raw.split('\n\n')) {
-    if (!frame.trim()) continue;
-    if (frame === ': ping') {
-      pings += 1;
-      continue;
-    }
-    const lines = frame.split('\n');
-    const name = lines[0]?.startsWith('event: ') ? lines[0].slice(7) : undefined;
-    const data = lines.slice(1).filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-    if (!name || lines.length < 2) throw new Error(`malformed SSE frame: ${JSON.stringify(frame)}`);
-    events.push({ event: name, data: JSON.parse(data) });
+  for (const item of parseSseText(raw)) {
+    const received = receivedOf(item);
+    if (received === 'ping') pings += 1;
+    else events.push(received);
   }
   return { events, pings };
 }
