@@ -12,6 +12,7 @@ import { queryPartition } from './cosmosQuery.js';
 import { RecentMap } from './RecentMap.js';
 import { systemClock, type Clock } from '../chat/ports.js';
 import { cosmosStatus, guard, toChatError } from './cosmosErrors.js';
+import { readItem } from './readItem.js';
 import { cursorScope, decodeCursor, encodeCursor, unknownCursor } from './cursor.js';
 import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
 import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
@@ -354,14 +355,8 @@ export class CosmosConversationStore implements ConversationStore {
     return structuredClone(doc);
   }
 
-  async #read<T extends ItemDefinition>(id: string, userId: string): Promise<T | null> {
-    try {
-      const { resource } = await this.#container.item(id, userId).read<T>();
-      return resource ?? null;
-    } catch (error) {
-      if (cosmosStatus(error) === 404) return null;
-      return guard(() => Promise.reject(error));
-    }
+  #read<T extends ItemDefinition>(id: string, userId: string): Promise<T | null> {
+    return readItem<T>(this.#container, id, userId);
   }
 
   /** Read-modify-write with the document's etag, retried on a concurrent change unless the caller sent If-Match. */

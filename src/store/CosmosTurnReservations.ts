@@ -3,6 +3,7 @@ import { decideReservation, liveReservations, releaseReservation } from '../chat
 import { StoreUnavailableError } from '../chat/errors.js';
 import type { Reservation, ReservationLimits, ReservationOutcome, TurnReservations } from '../chat/TurnReservations.js';
 import { cosmosStatus, guard } from './cosmosErrors.js';
+import { readItem } from './readItem.js';
 
 /** The caller's calls in flight: one small document in the caller's partition, changed only under its etag. */
 interface InFlightDocument {
@@ -135,14 +136,8 @@ export class CosmosTurnReservations implements TurnReservations {
     return null;
   }
 
-  async #read(userId: string): Promise<InFlightDocument | null> {
-    try {
-      const { resource } = await this.#container.item(IN_FLIGHT_ID, userId).read<InFlightDocument>();
-      return resource ?? null;
-    } catch (error) {
-      if (cosmosStatus(error) === 404) return null;
-      return guard(() => Promise.reject(error));
-    }
+  #read(userId: string): Promise<InFlightDocument | null> {
+    return readItem<InFlightDocument>(this.#container, IN_FLIGHT_ID, userId);
   }
 
   /** False when another writer came first (412, or 409 for a document created meanwhile). */
