@@ -2,7 +2,7 @@ import type { Container } from '@azure/cosmos';
 import { decideReservation, liveReservations, releaseReservation } from '../chat/decideReservation.js';
 import { StoreUnavailableError } from '../chat/errors.js';
 import type { Reservation, ReservationLimits, ReservationOutcome, TurnReservations } from '../chat/TurnReservations.js';
-import { cosmosStatus, guard } from './cosmosErrors.js';
+import { cosmosStatus, toChatError } from './cosmosErrors.js';
 import { readItem } from './readItem.js';
 
 /** The caller's calls in flight: one small document in the caller's partition, changed only under its etag. */
@@ -156,7 +156,7 @@ export class CosmosTurnReservations implements TurnReservations {
     } catch (error) {
       const status = cosmosStatus(error);
       if (status === 412 || status === 409 || status === 404) return false;
-      return guard(() => Promise.reject(error));
+      throw toChatError(error);
     }
   }
 }
