@@ -2,27 +2,15 @@ import type { Container } from '@azure/cosmos';
 import { NotFoundError, PreconditionFailedError } from '../chat/errors.js';
 import { cosmosStatus, toChatError } from './cosmosErrors.js';
 import type { ConversationDocument } from './documents.js';
+import { AGAIN, optimistically } from './optimistically.js';
 import { readItem } from './readItem.js';
 import { RecentMap } from './RecentMap.js';
 
-/** Conditional writes tried before a conversation that keeps changing is given up on. */
-const OPTIMISTIC_RETRIES = 8;
 // Whole documents (a system prompt may be 100K characters): kept few.
 const LAST_READ_KEPT = 256;
 
-/** What an attempt returns to {@link optimistically} when another writer came first and it should run again. */
-export const AGAIN = Symbol('again');
-
-/**
- * Runs `attempt` until it returns something other than AGAIN, at most OPTIMISTIC_RETRIES times; then `exhausted`
- * decides (by default a 412: the conversation kept changing).
- */
-export async function optimistically<T>(attempt: (n: number) => Promise<T | typeof AGAIN>, exhausted?: () => T): Promise<T> {
-  for (let n = 0; n < OPTIMISTIC_RETRIES; n += 1) {
-    const result = await attempt(n);
-    if (result !== AGAIN) return result;
-  }
-  if (exhausted) return exhausted();
+/** What a conversation change that met another writer on every attempt answers. */
+export function keptChanging(): never {
   throw new PreconditionFailedError('The conversation kept changing; try again.');
 }
 
@@ -96,7 +84,7 @@ export class ConversationDocuments {
       if (stored) return stored;
       if (clientCondition) throw new PreconditionFailedError();
       return AGAIN;
-    });
+    }, keptChanging);
   }
 }
 

@@ -3,9 +3,10 @@ import type { ConversationStore } from '../chat/ConversationStore.js';
 import type { Clock } from '../chat/ports.js';
 import { guard } from './cosmosErrors.js';
 import { queryPartition } from './cosmosQuery.js';
-import { AGAIN, optimistically, type ConversationDocuments } from './ConversationDocuments.js';
+import { keptChanging, type ConversationDocuments } from './ConversationDocuments.js';
 import { deleteItem } from './deleteItem.js';
 import type { ConversationDocument } from './documents.js';
+import { AGAIN, optimistically } from './optimistically.js';
 
 /** Documents of one conversation deleted at a time while purging. */
 const PURGE_PARALLEL = 16;
@@ -41,7 +42,7 @@ export class CosmosDeletion implements Pick<ConversationStore, 'deleteConversati
       if (!(await this.#documents.replace(doc))) return AGAIN;
       await this.purge(userId, doc);
       return true;
-    });
+    }, keptChanging);
   }
 
   async sweepDeleted(): Promise<number> {

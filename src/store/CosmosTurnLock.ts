@@ -7,10 +7,11 @@ import type { Clock } from '../chat/ports.js';
 import { asJson, transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { cosmosStatus, toChatError } from './cosmosErrors.js';
 import type { CosmosDeletion } from './CosmosDeletion.js';
-import { AGAIN, optimistically, type ConversationDocuments } from './ConversationDocuments.js';
+import type { ConversationDocuments } from './ConversationDocuments.js';
 import { deleteItem } from './deleteItem.js';
 import type { ConversationDocument, IdempotencyDocument } from './documents.js';
 import { toConversation, toIdempotencyRecord, toMessageDocument } from './documents.js';
+import { AGAIN, optimistically } from './optimistically.js';
 import { readItem } from './readItem.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
