@@ -1,3 +1,4 @@
+import { services } from '../app.js';
 import { httpRoute } from '../http/routes.js';
 import { ValidationError } from '../chat/errors.js';
 import { dailyQuota } from '../chat/dailyQuota.js';
@@ -13,7 +14,7 @@ httpRoute('getUsage', {
   route: 'usage',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const { usageQuery } = await requestSchemas();
     const query = parseWith(usageQuery, queryObject(request), 'query string');
     const now = s.clock.now();
