@@ -1,0 +1,18 @@
+import type { TurnDeps } from './TurnDeps.js';
+
+/** Runs a store write, retrying with backoff; false (and logged) when every attempt failed. */
+export async function retryWrite(deps: TurnDeps, what: string, operation: () => Promise<unknown>): Promise<boolean> {
+  const attempts = deps.storeAttempts ?? 4;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await operation();
+      return true;
+    } catch (error) {
+      if (attempt >= attempts) {
+        deps.log?.(`could not store the ${what} after ${attempts} attempts`, error);
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+}
