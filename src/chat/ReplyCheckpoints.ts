@@ -15,7 +15,7 @@ export class ReplyCheckpoints {
   #inFlight: Promise<void> | null = null;
 
   /** `onFailure` hears of a save that failed: nothing waits on a checkpoint, the final write stores the whole reply. */
-  constructor(save: (content: string) => Promise<unknown>, intervalMs: number, clock: Clock, onFailure: (error: unknown) => void = () => {}) {
+  constructor(save: (content: string) => Promise<unknown>, intervalMs: number, clock: Clock, onFailure: (error: unknown) => void) {
     this.#save = save;
     this.#intervalMs = intervalMs;
     this.#clock = clock;

@@ -18,6 +18,9 @@ describe('ReplyCheckpoints', () => {
       }),
       100,
       clock,
+      (error) => {
+        throw error;
+      },
     );
     checkpoints.offer('a');
     expect(saved).toEqual([]);

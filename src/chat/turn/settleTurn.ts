@@ -11,6 +11,8 @@ import { releaseTurnReservation } from './reserveTurn.js';
 import { retryWrite } from './retryWrite.js';
 import type { TurnDeps } from './TurnDeps.js';
 
+const LOST_SETTLE = 'the placeholder stays streaming, its reservation counts the tokens, and the next turn after its lease settles it (recoverLostTurn)';
+
 /**
  * Settle: the reply's final message (its status from how the call ended) and the turn's usage (the model's own, or
  * the service's exact count marked estimated) go in one all-or-none write, retried as one: the tokens are spent
@@ -40,13 +42,13 @@ export async function settleTurn(deps: TurnDeps, turn: BegunTurn, reply: Reply):
   };
   const conversationId = plan.conversation.id;
   const entry = usage && { turnId: message.turnId, conversationId, model: message.model ?? plan.model.id, day: utcDay(at), usage };
-  if (!(await retryWrite(deps, 'assistant message and its usage', () => deps.store.settleMessage(message, entry)))) {
+  if (!(await retryWrite(deps, 'assistant message and its usage', LOST_SETTLE, () => deps.store.settleMessage(message, entry)))) {
     // The client has the reply, but `message.completed` promises it is stored: say what happened instead.
     return { type: 'failed', error: new StoreUnavailableError('The reply was sent but could not be stored: the database is unreachable.'), message };
   }
   await Promise.all([
-    retryWrite(deps, 'reservation release', () => deps.reservations.release(userId, message.turnId, at)),
-    retryWrite(deps, 'conversation totals', () => deps.store.finishTurn(userId, conversationId, {
+    retryWrite(deps, 'reservation release', 'safe: it expires after the lease and the settle budget', () => deps.reservations.release(userId, message.turnId, at)),
+    retryWrite(deps, 'conversation totals', 'safe: the lock still names the turn, so the next turn after its lease adds them (recoverLostTurn)', () => deps.store.finishTurn(userId, conversationId, {
       turnId: message.turnId, usage: usage ?? ZERO_USAGE, messagesAdded: 2, updatedAt: at.toISOString(),
     })),
   ]);
