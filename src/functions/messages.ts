@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { HttpResponseInit } from '@azure/functions';
 import { httpRoute } from '../http/routes.js';
 import { services, type Services } from '../app.js';
@@ -75,8 +74,7 @@ httpRoute('postMessage', {
     const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
     const raw = await readJson(request, s.config.limits.maxBodyBytes);
     const body = parseWith(await schemaFor(s), raw, 'body');
-    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
-    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey, requestHash });
+    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey });
     const now = () => s.clock.now();
 
     if (wantsJson(request.headers.get('accept'))) {
