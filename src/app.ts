@@ -2,6 +2,9 @@ import type { TokenCredential } from '@azure/core-auth';
 import type { Container } from '@azure/cosmos';
 import type { ChatTurns } from './chat/ChatTurns.js';
 import type { ConversationStore } from './chat/ConversationStore.js';
+import { LiveTurns } from './chat/LiveTurns.js';
+import { ReplyStreams } from './chat/ReplyStreams.js';
+import { TurnStops } from './chat/TurnStops.js';
 import { Conversations } from './chat/Conversations.js';
 import type { ModelSpec } from './chat/modelCatalog.js';
 import { systemClock, type ChatModel, type Clock } from './chat/ports.js';
@@ -12,6 +15,7 @@ import { loadConfig, type Config } from './config.js';
 import { createCallerResolver, type CallerResolver } from './http/caller.js';
 import { openChatContainer } from './store/cosmosContainer.js';
 import { CosmosConversationStore } from './store/CosmosConversationStore.js';
+import { CosmosStopRequests } from './store/CosmosStopRequests.js';
 import { CosmosTurnReservations } from './store/CosmosTurnReservations.js';
 import { CosmosUsageLedger } from './store/CosmosUsageLedger.js';
 
@@ -24,6 +28,10 @@ export interface Services {
   readonly reservations: TurnReservations;
   readonly conversations: Conversations;
   readonly turns: ChatTurns;
+  /** Stop a reply, on this instance or through the store. */
+  readonly stops: TurnStops;
+  /** Resume a reply's stream, live here or followed from the store. */
+  readonly streams: ReplyStreams;
   readonly model: ChatModel;
   readonly callers: CallerResolver;
   /** Stops what this process started for itself (the embedded store or simulator), for tests and `npm start`. */
@@ -114,6 +122,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const ledger = new CosmosUsageLedger(container);
   const reservations = new CosmosTurnReservations(container, (userId, day) => ledger.tokensOn(userId, day));
   const conversations = new Conversations(store, clock, [config.phi.model]);
+  const liveTurns = new LiveTurns();
+  const stopRequests = new CosmosStopRequests(container);
   const turns = new ChatTurns({
     store, conversations, model, ledger, reservations, clock,
     tokenizerFor: (spec: ModelSpec): ChatTokenizer => tokenizerFor(spec.tokenizer),
@@ -122,9 +132,16 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     userDailyTokenLimit: config.limits.userDailyTokenLimit,
     userMaxConcurrentTurns: config.limits.userMaxConcurrentTurns,
     log,
+    liveTurns,
+    stopRequests,
   });
+  const stops = new TurnStops({
+    store, stopRequests, liveTurns, clock,
+    recoverLost: (userId, conversation, turnId, now) => turns.recoverLost(userId, conversation, turnId, now),
+  });
+  const streams = new ReplyStreams({ store, liveTurns, clock, followIntervalMs: config.limits.checkpointIntervalMs });
   return {
-    config, clock, store, ledger, reservations, conversations, turns, model,
+    config, clock, store, ledger, reservations, conversations, turns, stops, streams, model,
     callers: createCallerResolver(config.auth),
     close: async () => {
       for (const close of closers.reverse()) await close();

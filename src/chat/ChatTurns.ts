@@ -16,6 +16,11 @@ import { planPrompt, type PromptFrame } from './contextWindow.js';
 import { readHistory } from './historyRead.js';
 import { contentTokens } from './tokenizer/messageCost.js';
 import { LEASE_TIMING } from './leaseTiming.js';
+import { LiveTurn } from './LiveTurn.js';
+import type { LiveTurns } from './LiveTurns.js';
+import type { StopRequests } from './StopRequests.js';
+import { storedOutcome } from './storedOutcome.js';
+import { watchStopRequest } from './watchStopRequest.js';
 
 export interface ChatTurnsOptions {
   readonly store: ConversationStore;
@@ -39,6 +44,11 @@ export interface ChatTurnsOptions {
   /** Attempts to store the final assistant message when the store is failing. */
   readonly storeAttempts?: number;
   readonly log?: (message: string, error?: unknown) => void;
+  /** This instance's running turns, where a stop or a resume that lands here finds them. */
+  readonly liveTurns?: LiveTurns;
+  /** Stops recorded by other instances, looked for every `stopPollMs` while the model call runs. */
+  readonly stopRequests?: StopRequests;
+  readonly stopPollMs?: number;
 }
 
 interface Prepared {
@@ -77,7 +87,7 @@ export class ChatTurns {
     if (!conversation) throw new NotFoundError('No such conversation.');
     if (record) return this.#replay(userId, record, request);
     if (isLive(conversation, now)) throw new ConflictError();
-    if (conversation.activeTurn) await this.#recoverLost(userId, conversation, conversation.activeTurn.turnId, now);
+    if (conversation.activeTurn) await this.recoverLost(userId, conversation, conversation.activeTurn.turnId, now);
 
     const prepared = await this.#prepare(userId, conversation, newestPage, request);
     const turnId = newId('t');
@@ -138,14 +148,17 @@ export class ChatTurns {
     }
     const [userMessage, placeholder] = begun.messages as [Message, Message];
 
+    const liveIds = { userId, conversationId, messageId: ids.assistant, turnId };
+    const live = this.#o.liveTurns?.open(liveIds) ?? new LiveTurn(liveIds);
     const queue = new EventQueue<TurnEvent>();
     queue.push({ type: 'created', userMessage, assistantMessageId: ids.assistant });
-    const outcome = this.#run(userId, prepared, placeholder, request, queue).catch((error: unknown): TurnOutcomeEvent => {
+    const outcome = this.#run(userId, prepared, placeholder, request, queue, live).catch((error: unknown): TurnOutcomeEvent => {
       this.#o.log?.('turn crashed', error);
       return { type: 'failed', error: asChatError(error), message: null };
     }).then((event) => {
       queue.push(event);
       queue.close();
+      live.finish(event);
       return event;
     });
     return { userMessage, assistantMessageId: ids.assistant, events: queue, outcome };
@@ -224,17 +237,21 @@ export class ChatTurns {
 
   /** Calls the model and relays it; always stores the assistant message and frees the lock. */
   async #run(
-    userId: string, p: Prepared, placeholder: Message, request: TurnRequest, queue: EventQueue<TurnEvent>,
+    userId: string, p: Prepared, placeholder: Message, request: TurnRequest, queue: EventQueue<TurnEvent>, live: LiveTurn,
   ): Promise<TurnOutcomeEvent> {
     // Every wait of the model call (a slot, retries, silence before or after the first byte) ends before the lease:
     // once the lock is free another turn may start in this conversation, and two replies must never stream at once.
     const deadline = Date.parse(placeholder.leaseUntil ?? '') - LEASE_TIMING.stopBeforeLeaseMs;
-    const lease = new AbortController();
     const leaseTimer = setTimeout(
-      () => lease.abort(new UpstreamError('upstream_timeout', 'The turn ran longer than its lease (TURN_LOCK_SECONDS) and was stopped; the reply so far is kept.')),
+      () => live.abort(new UpstreamError('upstream_timeout', 'The turn ran longer than its lease (TURN_LOCK_SECONDS) and was stopped; the reply so far is kept.')),
       Math.max(0, deadline - this.#o.clock.now().getTime()),
     );
+    const { stopRequests } = this.#o;
+    const unwatch = stopRequests
+      ? watchStopRequest(stopRequests, userId, placeholder.turnId, this.#o.stopPollMs ?? DEFAULT_STOP_POLL_MS, () => live.stop())
+      : () => {};
     let content = '';
+    let accepted = false;
     let finishReason: FinishReason | null = null;
     let reported: ModelUsage | null = null;
     let failure: ChatError | null = null;
@@ -245,13 +262,14 @@ export class ChatTurns {
     );
     try {
       const stream = await this.#o.model.stream({
-        messages: p.prompt, settings: p.settings, ...(request.extra ? { extra: request.extra } : {}), signal: lease.signal,
+        messages: p.prompt, settings: p.settings, ...(request.extra ? { extra: request.extra } : {}), signal: live.signal,
       });
+      accepted = true;
       for await (const event of stream) {
-        // A model that ignored the signal is still not relayed past the lease.
-        if (lease.signal.aborted) throw lease.signal.reason;
+        // A model that ignored the signal is still not relayed past the lease or a stop.
+        if (live.signal.aborted) throw live.signal.reason;
         if (event.type === 'delta') {
-          if (!event.content) continue;
+          if (!live.relay(event.content)) continue;
           content += event.content;
           queue.push({ type: 'delta', content: event.content });
           checkpoints.offer(content);
@@ -261,23 +279,28 @@ export class ChatTurns {
         }
       }
     } catch (error) {
-      failure = asChatError(error);
+      // A stop ends the call however the model's side ended: the reply is what was relayed before it.
+      if (!live.cancelled) failure = asChatError(error);
     } finally {
+      live.endRelay();
+      unwatch();
       clearTimeout(leaseTimer);
     }
     await checkpoints.settled();
+    const cancelled = live.cancelled;
 
     const filtered = failure?.code === 'content_filtered' || finishReason === 'content_filter';
-    const status: Message['status'] = filtered ? 'filtered' : failure ? (content ? 'incomplete' : 'failed') : 'complete';
+    const status: Message['status'] = filtered ? 'filtered' : cancelled ? 'incomplete' : failure ? (content ? 'incomplete' : 'failed') : 'complete';
     if (filtered && !failure) failure = new ChatError('content_filtered', "The model's content filter stopped the reply.");
-    const usage = this.#usageOf(p, content, reported);
+    // A stopped call that reached the model was billed for its prompt even with nothing produced yet.
+    const usage = this.#usageOf(p, content, reported, cancelled && accepted);
     const finishedAt = this.#o.clock.now();
     const message: Message = {
       ...withoutLease(placeholder),
       content,
       status,
       tokenCount: content ? contentTokens(p.tokenizer, content) : 0,
-      finishReason: filtered ? 'content_filter' : finishReason,
+      finishReason: filtered ? 'content_filter' : cancelled ? 'cancelled' : finishReason,
       model: p.model.id,
       ...(usage ? { usage } : {}),
       ...(failure ? { error: { code: failure.code, detail: failure.message } } : {}),
@@ -291,11 +314,11 @@ export class ChatTurns {
   }
 
   /** The model's own usage; where it sent none but did produce text, the service's exact count, marked estimated. */
-  #usageOf(p: Prepared, content: string, reported: ModelUsage | null): Usage | null {
+  #usageOf(p: Prepared, content: string, reported: ModelUsage | null, promptBilled = false): Usage | null {
     if (reported) return { ...reported };
     // Nothing produced, nothing to estimate (a refused prompt, a failed call); a reply cut by the filter mid-stream
     // did produce text, and the model billed it.
-    if (!content) return null;
+    if (!content && !promptBilled) return null;
     const completionTokens = p.tokenizer.countText(content);
     return { promptTokens: p.context.promptTokens, completionTokens, totalTokens: p.context.promptTokens + completionTokens, estimated: true };
   }
@@ -305,7 +328,7 @@ export class ChatTurns {
    * the model has answered: a message never carries usage the ledger lacks); then, beside each other, the release of
    * the reservation and the conversation's totals and lock. If that first write never lands, nothing more is
    * written: the placeholder stays `streaming`, and once the lease has passed the next turn in the conversation
-   * settles this one from what was saved (`#recoverLost`); until then the reservation counts its tokens.
+   * settles this one from what was saved (`recoverLost`); until then the reservation counts its tokens.
    */
   async #settle(userId: string, p: Prepared, message: Message, usage: Usage | null, at: Date): Promise<boolean> {
     const conversationId = p.conversation.id;
@@ -329,7 +352,7 @@ export class ChatTurns {
    * conversation totals, as a settle does. A failure here refuses the new turn (503) and leaves the lost one
    * recoverable by the next.
    */
-  async #recoverLost(userId: string, conversation: Conversation, turnId: string, now: Date): Promise<void> {
+  async recoverLost(userId: string, conversation: Conversation, turnId: string, now: Date): Promise<void> {
     const { store } = this.#o;
     const stored = await store.getMessage(userId, turnMessageIds(turnId).assistant);
     let usage = stored?.usage ?? null;
@@ -380,14 +403,8 @@ export class ChatTurns {
       this.#o.store.getMessage(userId, record.assistantMessageId),
     ]);
     if (!userMessage) throw new NotFoundError('No such conversation.');
-    const now = this.#o.clock.now();
-    if (!assistant || (assistant.status === 'streaming' && Date.parse(assistant.leaseUntil ?? '') > now.getTime())) {
-      throw new ConflictError('The first request with this Idempotency-Key is still running.');
-    }
-    const final: TurnOutcomeEvent =
-      assistant.status === 'complete'
-        ? { type: 'completed', message: assistant, context: assistant.context ?? emptyContext() }
-        : { type: 'failed', error: storedError(assistant), message: assistant };
+    const final = assistant && storedOutcome(assistant, this.#o.clock.now());
+    if (!assistant || !final) throw new ConflictError('The first request with this Idempotency-Key is still running.');
     const queue = new EventQueue<TurnEvent>();
     queue.push({ type: 'created', userMessage, assistantMessageId: assistant.id });
     queue.push(final);
@@ -401,7 +418,9 @@ const ZERO: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
 const HISTORY_PAGE_SIZE = 100;
 /** Older pages, read one after another only while a prompt could still reach them: few, so large. */
 const OLDER_PAGE_SIZE = 1_000;
-const DEFAULT_CHECKPOINT_MS = 5_000;
+const DEFAULT_CHECKPOINT_MS = 1_000;
+/** A stop recorded by another instance reaches the turn within this plus one point read (the contract allows 2 s). */
+const DEFAULT_STOP_POLL_MS = 1_000;
 /** Retry-After for a start that met only contention: the turns causing it last seconds at most. */
 const CONTENDED_RETRY_AFTER_SECONDS = 1;
 
@@ -416,15 +435,4 @@ function withoutLease(message: Message): Message {
 
 function asChatError(error: unknown): ChatError {
   return error instanceof ChatError ? error : new ChatError('internal', 'The turn failed unexpectedly.');
-}
-
-function storedError(message: Message): ChatError {
-  if (message.status === 'streaming') return new UpstreamError('upstream_error', 'The turn stopped before it finished.');
-  const code = message.error?.code;
-  const known = code && code !== 'instance_lost' ? (code as ChatError['code']) : 'upstream_error';
-  return new ChatError(known, message.error?.detail ?? 'The turn failed.');
-}
-
-function emptyContext(): TurnContext {
-  return { window: 0, promptTokens: 0, maxTokens: 0, messagesIncluded: 0, messagesDropped: 0 };
 }
