@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { HttpResponseInit } from '@azure/functions';
 import { httpRoute } from '../http/routes.js';
-import type { Services } from '../app.js';
+import { services, type Services } from '../app.js';
 import { ValidationError } from '../chat/errors.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentMessage } from '../http/present.js';
@@ -16,7 +15,7 @@ httpRoute('listMessages', {
   route: 'conversations/{conversationId}/messages',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const id = conversationIdOf(request);
     const { listMessagesQuery } = await requestSchemas();
     const query = parseWith(listMessagesQuery, queryObject(request), 'query string');
@@ -57,13 +56,12 @@ httpRoute('postMessage', {
   route: 'conversations/{conversationId}/messages',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, context, s, caller): Promise<HttpResponseInit> => {
+  handler: forCaller(services, async (request, context, s, caller): Promise<HttpResponseInit> => {
     const id = conversationIdOf(request);
     const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
     const raw = await readJson(request, s.config.limits.maxBodyBytes);
     const body = parseWith(await schemaFor(s), raw, 'body');
-    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
-    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey, requestHash });
+    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey });
     const now = () => s.clock.now();
 
     if (wantsJson(request.headers.get('accept'))) {

@@ -1,3 +1,4 @@
+import { services } from '../app.js';
 import { httpRoute } from '../http/routes.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { messageIdOf } from '../http/messageIdOf.js';
@@ -13,7 +14,7 @@ httpRoute('stopMessage', {
   route: 'conversations/{conversationId}/messages/{messageId}/stop',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const conversationId = conversationIdOf(request);
     const messageId = messageIdOf(request);
     const { accepted, message } = await s.stops.stop(caller.userId, conversationId, messageId);
@@ -25,7 +26,7 @@ httpRoute('streamMessage', {
   route: 'conversations/{conversationId}/messages/{messageId}/stream',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, context, s, caller) => {
+  handler: forCaller(services, async (request, context, s, caller) => {
     const conversationId = conversationIdOf(request);
     const messageId = messageIdOf(request);
     const { streamQuery } = await requestSchemas();
