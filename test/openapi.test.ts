@@ -138,9 +138,9 @@ describe('real answers validate against docs/openapi.json', () => {
   /** Calls `template` with `{conversationId}` filled in and checks the answer against the document. */
   async function exchange(
     method: string, template: string,
-    options: { id?: string; query?: string; user?: string; body?: unknown; headers?: Record<string, string> } = {},
+    options: { id?: string; messageId?: string; query?: string; user?: string; body?: unknown; headers?: Record<string, string> } = {},
   ): Promise<TurnResponse> {
-    const path = template.replace('{conversationId}', options.id ?? '') + (options.query ?? '');
+    const path = template.replace('{conversationId}', options.id ?? '').replace('{messageId}', options.messageId ?? '') + (options.query ?? '');
     const res = await call(t.api, method, path, { user: options.user ?? 'oa-user', body: options.body, headers: options.headers });
     expectDocumented(method, template, res, options.body);
     return res;
@@ -231,6 +231,27 @@ describe('real answers validate against docs/openapi.json', () => {
     const res = await first.rest;
     expectDocumented('POST', '/conversations/{conversationId}/messages', res);
     expect(res.events.at(-1)?.event).toBe('message.completed');
+  });
+
+  it('messages: stop (202 while streaming, 200 once finished) and resume (200 from an id, 400 for one never sent)', async () => {
+    const user = 'oa-stop';
+    const id = await newConversation(t.api, user);
+    t.sim.faults.next({ kind: 'firstByteDelayMs', ms: 3000 });
+    const first = await streamUntilCreated(`/conversations/${id}/messages`, user, { content: 'Slow' });
+    const list = await call(t.api, 'GET', `/conversations/${id}/messages`, { user });
+    const messageId = list.body.items[1].id as string;
+    const stopPath = '/conversations/{conversationId}/messages/{messageId}/stop';
+    const stopped = await exchange('POST', stopPath, { id, messageId, user });
+    expect(stopped.status).toBe(202);
+    expect(stopped.body.finishReason).toBe('cancelled');
+    expectDocumented('POST', '/conversations/{conversationId}/messages', await first.rest);
+    expect((await exchange('POST', stopPath, { id, messageId, user })).status).toBe(200);
+    const done = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Again' }, headers: { accept: 'application/json' } });
+    const replyId = done.body.assistantMessage.id as string;
+    const streamPath = '/conversations/{conversationId}/messages/{messageId}/stream';
+    const resumed = await exchange('GET', streamPath, { id, messageId: replyId, user, headers: { 'last-event-id': '3' } });
+    expect(resumed.events.at(-1)?.event).toBe('message.completed');
+    expect((await exchange('GET', streamPath, { id, messageId: replyId, user, query: '?lastEventId=x' })).status).toBe(400);
   });
 
   it('usage, model and health', async () => {

@@ -2,14 +2,14 @@ import type { HttpResponseInit } from '@azure/functions';
 import { httpRoute } from '../http/routes.js';
 import { services, type Services } from '../app.js';
 import { ValidationError } from '../chat/errors.js';
-import type { TurnEvent } from '../chat/turnTypes.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentMessage } from '../http/present.js';
-import { problemResponse, toProblem } from '../http/problem.js';
+import { problemResponse } from '../http/problem.js';
 import { parseWith, queryObject, readJson } from '../http/request.js';
 import { requestSchemas } from '../http/requestSchemas.js';
 import type { postMessageSchema } from '../http/schemas.js';
-import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
+import { SSE_HEADERS } from '../http/sse.js';
+import { turnEventStream } from '../http/turnEventStream.js';
 
 httpRoute('listMessages', {
   route: 'conversations/{conversationId}/messages',
@@ -52,19 +52,6 @@ function wantsJson(accept: string | null): boolean {
   return types.includes('application/json') && !types.includes('text/event-stream');
 }
 
-function toSse(event: TurnEvent, now: () => Date): SseEvent {
-  switch (event.type) {
-    case 'created':
-      return { event: 'message.created', data: { userMessage: presentMessage(event.userMessage, now()), assistantMessageId: event.assistantMessageId } };
-    case 'delta':
-      return { event: 'message.delta', data: { content: event.content } };
-    case 'completed':
-      return { event: 'message.completed', data: { message: presentMessage(event.message, now()), context: event.context } };
-    case 'failed':
-      return { event: 'error', data: toProblem(event.error) };
-  }
-}
-
 httpRoute('postMessage', {
   route: 'conversations/{conversationId}/messages',
   methods: ['POST'],
@@ -86,14 +73,7 @@ httpRoute('postMessage', {
         context: outcome.context,
       });
     }
-    const frames = sseFrames(turn.events, {
-      pingIntervalMs: s.config.limits.pingIntervalMs,
-      terminal: new Set(['message.completed', 'error']),
-      onBroken: (error) => {
-        context.error('turn stream broke', error);
-        return { event: 'error', data: toProblem(error) };
-      },
-    }, (event) => toSse(event, now));
+    const frames = turnEventStream(turn.events, 0, s.config.limits.pingIntervalMs, now, context);
     return { status: 200, headers: SSE_HEADERS, body: frames };
   }),
 });

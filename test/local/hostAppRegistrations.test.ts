@@ -23,6 +23,8 @@ describe('the app as the Functions host would list it', () => {
       { name: 'listConversations', route: 'conversations', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'listMessages', route: 'conversations/{conversationId}/messages', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'postMessage', route: 'conversations/{conversationId}/messages', methods: ['POST'], authLevel: 'anonymous' },
+      { name: 'stopMessage', route: 'conversations/{conversationId}/messages/{messageId}/stop', methods: ['POST'], authLevel: 'anonymous' },
+      { name: 'streamMessage', route: 'conversations/{conversationId}/messages/{messageId}/stream', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'updateConversation', route: 'conversations/{conversationId}', methods: ['PATCH'], authLevel: 'anonymous' },
     ]);
     // Timer-triggered: registered with the host in Azure, not served by the local HTTP host.
