@@ -3,6 +3,7 @@ import { CosmosConversationStore } from '../../src/store/CosmosConversationStore
 import { CosmosTurnReservations } from '../../src/store/CosmosTurnReservations.js';
 import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
 import { describeConversationStoreContract } from '../support/contracts/conversationStoreContract.js';
+import { describeTitlesSearchFeedbackContract } from '../support/contracts/titlesSearchFeedbackContract.js';
 import { describeTurnReservationsContract } from '../support/contracts/turnReservationsContract.js';
 import { describeUsageLedgerContract } from '../support/contracts/usageLedgerContract.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
@@ -16,6 +17,11 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 describeConversationStoreContract('Cosmos (embedded server)', (clock) => ({
+  store: new CosmosConversationStore(s.container, clock),
+  otherInstance: () => new CosmosConversationStore(s.container, clock),
+}));
+
+describeTitlesSearchFeedbackContract('Cosmos (embedded server)', (clock) => ({
   store: new CosmosConversationStore(s.container, clock),
   otherInstance: () => new CosmosConversationStore(s.container, clock),
 }));
