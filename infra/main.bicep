@@ -98,6 +98,10 @@ param userDailyTokenLimit string = ''
 @description('USER_MAX_CONCURRENT_TURNS: turns (and regenerations) one caller may have in flight at once.')
 param userMaxConcurrentTurns int = 4
 
+@allowed(['true', 'false'])
+@description('AUTO_TITLE: name untitled conversations from their first message with a short model call.')
+param autoTitle string = 'true'
+
 @description('Comma-separated browser origins allowed by the platform CORS, e.g. https://app.example.com; empty for none.')
 param corsAllowedOrigins string = ''
 
@@ -244,6 +248,7 @@ var appSettings = union(phiSettings, {
   JWT_JWKS_URI: jwtJwksUri
   USER_DAILY_TOKEN_LIMIT: userDailyTokenLimit
   USER_MAX_CONCURRENT_TURNS: string(userMaxConcurrentTurns)
+  AUTO_TITLE: autoTitle
 })
 
 module api 'modules/functionApp.bicep' = {

@@ -55,6 +55,8 @@ export interface Config {
     /** How often a streaming reply is saved, so an instance lost mid-turn keeps what was produced. */
     readonly checkpointIntervalMs: number;
   };
+  /** `AUTO_TITLE`: untitled conversations are named by the model from their first message. */
+  readonly autoTitle: boolean;
   readonly corsAllowedOrigins: readonly string[];
   readonly port: number;
   /** True when App Service / Functions runs the process (its own variables are present). */
@@ -89,9 +91,9 @@ function integer(env: Env, name: string, fallback: number | undefined, min: numb
   return value;
 }
 
-function flag(env: Env, name: string): boolean {
+function flag(env: Env, name: string, fallback = false): boolean {
   const raw = text(env, name);
-  if (raw === undefined) return false;
+  if (raw === undefined) return fallback;
   const value = raw.toLowerCase();
   if (value !== 'true' && value !== 'false') throw new ConfigError(name, 'true or false', raw);
   return value === 'true';
@@ -269,6 +271,7 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       // At most 1 s: a resumed stream on another instance follows the reply as it is saved, at least once a second.
       checkpointIntervalMs: required(integer(env, 'STREAM_CHECKPOINT_MS', 1_000, 50, 1_000)),
     },
+    autoTitle: flag(env, 'AUTO_TITLE', true),
     corsAllowedOrigins: origins,
     port: required(integer(env, 'PORT', 7071, 1, 65_535)),
     deployed,

@@ -230,6 +230,16 @@ describe('loadConfig: PHI_API', () => {
   });
 });
 
+describe('loadConfig: AUTO_TITLE', () => {
+  it('is on unless set to false; anything but true or false stops the service naming the setting', () => {
+    expect(local({}).autoTitle).toBe(true);
+    expect(local({ AUTO_TITLE: '' }).autoTitle).toBe(true);
+    expect(local({ AUTO_TITLE: 'true' }).autoTitle).toBe(true);
+    expect(local({ AUTO_TITLE: 'FALSE' }).autoTitle).toBe(false);
+    expect(() => local({ AUTO_TITLE: 'off' })).toThrow(/^AUTO_TITLE="off" is not valid: true or false$/);
+  });
+});
+
 describe('local.settings.sample.json (for func start)', () => {
   const sample = JSON.parse(readFileSync('local.settings.sample.json', 'utf8')) as { Values: Record<string, string> };
   const read = new Set([...readFileSync('src/config.ts', 'utf8').matchAll(/(?:text|integer|url|flag)\(env, '([A-Z_]+)'/g)].map((m) => m[1]!));

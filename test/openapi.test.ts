@@ -80,7 +80,7 @@ describe('docs/openapi.json', () => {
   });
 
   it('the checker refuses an undocumented field, a missing one and a wrong enum value', () => {
-    const conversation = { id: 'c_AAAAAAAAAAAAAAAAAAAAAA', title: 't', model: 'm', systemPrompt: null, settings: {}, createdAt: '2025-01-01T00:00:00.000Z',
+    const conversation = { id: 'c_AAAAAAAAAAAAAAAAAAAAAA', title: 't', titleSource: null, model: 'm', systemPrompt: null, settings: {}, createdAt: '2025-01-01T00:00:00.000Z',
       updatedAt: '2025-01-01T00:00:00.000Z', messageCount: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, etag: 'e' };
     expect(conforms(schema('Conversation'), conversation)).toEqual([]);
     expect(conforms(schema('Conversation'), { ...conversation, userId: 'u' })).toEqual(['$.userId: not a documented property']);
@@ -135,7 +135,7 @@ describe('real answers validate against docs/openapi.json', () => {
     exercised.add(`${method} /api${template} ${res.status}`);
   }
 
-  /** Calls `template` with `{conversationId}` filled in and checks the answer against the document. */
+  /** Calls `template` with `{conversationId}` (and `{messageId}`) filled in and checks the answer against the document. */
   async function exchange(
     method: string, template: string,
     options: { id?: string; messageId?: string; query?: string; user?: string; body?: unknown; headers?: Record<string, string> } = {},
@@ -252,6 +252,23 @@ describe('real answers validate against docs/openapi.json', () => {
     const resumed = await exchange('GET', streamPath, { id, messageId: replyId, user, headers: { 'last-event-id': '3' } });
     expect(resumed.events.at(-1)?.event).toBe('message.completed');
     expect((await exchange('GET', streamPath, { id, messageId: replyId, user, query: '?lastEventId=x' })).status).toBe(400);
+  });
+
+  it('search and feedback: q on the list, PUT and DELETE of a reply\'s rating, a user message refused', async () => {
+    const user = 'oa-feedback';
+    const id = await newConversation(t.api, user, { title: 'Crème brûlée' });
+    const found = await exchange('GET', '/conversations', { user, query: '?q=creme&limit=5' });
+    expect(found.body.items.map((c: { id: string }) => c.id)).toEqual([id]);
+    expect((await exchange('GET', '/conversations', { user, query: '?q=' })).status).toBe(400);
+    const turn = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Hi' }, headers: { accept: 'application/json' } });
+    expect(turn.status, turn.raw).toBe(201);
+    const template = '/conversations/{conversationId}/messages/{messageId}/feedback';
+    const rate = (messageId: string, body: unknown) => exchange('PUT', template, { id, messageId, user, body });
+    const rated = await rate(turn.body.assistantMessage.id, { rating: 'up', comment: 'Clear.' });
+    expect(rated.body.feedback).toMatchObject({ rating: 'up', comment: 'Clear.' });
+    expect((await rate(turn.body.userMessage.id, { rating: 'up' })).status).toBe(400);
+    const removed = await exchange('DELETE', template, { id, messageId: turn.body.assistantMessage.id, user });
+    expect(removed.status).toBe(204);
   });
 
   it('usage, model and health', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import {
-  createConversationSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, settingsSchema, streamQuery, usageQuery,
+  createConversationSchema, feedbackSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, settingsSchema, streamQuery, usageQuery,
 } from '../src/http/schemas.js';
 
 /**
@@ -29,6 +29,7 @@ const BODIES: Readonly<Record<string, z.ZodType>> = {
   CreateConversationRequest: createConversationSchema,
   PatchConversationRequest: patchConversationSchema,
   PostMessageRequest: postMessageSchema(maxContentChars),
+  FeedbackRequest: feedbackSchema,
 };
 const QUERIES: Readonly<Record<string, z.ZodType>> = {
   listConversations: listConversationsQuery,

@@ -1,4 +1,4 @@
-import type { ActiveTurn, Conversation, ConversationSettings, Message, Page, Usage } from './conversation.js';
+import type { ActiveTurn, Conversation, ConversationSettings, Message, Page, TitleSource, Usage } from './conversation.js';
 import type { UsageEntry } from './UsageLedger.js';
 
 export interface NewConversation {
@@ -8,8 +8,11 @@ export interface NewConversation {
   readonly systemPrompt: string | null;
   readonly settings: ConversationSettings;
   readonly createdAt: string;
+  /** `user` when the client gave the title, null for the placeholder; absent: judged by `titleSourceOf`. */
+  readonly titleSource?: TitleSource | null | undefined;
 }
 
+/** A change through the routes: a `title` given here is the client's (`titleSource` becomes `user`). */
 export interface ConversationChanges {
   readonly title?: string;
   readonly systemPrompt?: string | null;
@@ -25,6 +28,14 @@ export interface ConversationChanges {
 export interface PageRequest {
   readonly limit: number;
   readonly cursor?: string | undefined;
+}
+
+/**
+ * The conversation list, optionally only those whose title contains `titleContains` as `searchKey` compares them
+ * (case and accents ignored); the cursor of one search serves only that search.
+ */
+export interface ConversationListRequest extends PageRequest {
+  readonly titleContains?: string | undefined;
 }
 
 /** What a finished turn adds to its conversation. */
@@ -84,9 +95,17 @@ export interface DiscardedTurn {
 export interface ConversationStore {
   createConversation(userId: string, conversation: NewConversation): Promise<Conversation>;
   getConversation(userId: string, conversationId: string): Promise<Conversation | null>;
-  listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>>;
+  /** Newest `updatedAt` first. */
+  listConversations(userId: string, page: ConversationListRequest): Promise<Page<Conversation>>;
   /** Throws NotFoundError, or PreconditionFailedError when `ifMatch` is given and stale. */
   updateConversation(userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string): Promise<Conversation>;
+  /**
+   * Stores a title the model gave (`titleSource` `auto`), only while the conversation still has the placeholder
+   * (`titleSource` null): the write is conditional on the version read, so a client's title set meanwhile wins.
+   * `updatedAt` is left alone (the turn that asked for the title moves it). The conversation as stored, or null
+   * when it was already named or is gone.
+   */
+  setAutoTitle(userId: string, conversationId: string, title: string): Promise<Conversation | null>;
   /** Hides the conversation at once, then removes its messages; false when there was nothing to delete. */
   deleteConversation(userId: string, conversationId: string): Promise<boolean>;
   listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;
@@ -95,6 +114,12 @@ export interface ConversationStore {
   /** How many of the conversation's messages numbered below `seq` would be sent to the model (`isSendable`). */
   countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number>;
   getMessage(userId: string, messageId: string): Promise<Message | null>;
+  /**
+   * Reads a message of the conversation, applies `change` (which may throw to refuse) and writes the result
+   * conditionally on the version read, again from a fresh read when another write came between: no concurrent
+   * write is lost. NotFoundError when the conversation has no such message.
+   */
+  modifyMessage(userId: string, conversationId: string, messageId: string, change: (message: Message) => Message): Promise<Message>;
 
   /**
    * Takes the conversation's turn lock if it is free or expired at `now` and, in the same atomic write, stores the

@@ -1,6 +1,6 @@
 import type { Clock } from './ports.js';
-import type { Conversation, ConversationSettings, Message, Page } from './conversation.js';
-import type { ConversationStore, PageRequest } from './ConversationStore.js';
+import { PLACEHOLDER_TITLE, type Conversation, type ConversationSettings, type Message, type Page } from './conversation.js';
+import type { ConversationListRequest, ConversationStore, PageRequest } from './ConversationStore.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import { newId } from './ids.js';
 import { MODEL_CATALOG, findModel, type ModelSpec } from './modelCatalog.js';
@@ -47,9 +47,11 @@ export class Conversations {
   async create(userId: string, input: CreateConversation): Promise<Conversation> {
     const model = this.#resolveModel(input.model);
     checkSettingsForModel(input.settings, model);
+    const title = input.title?.trim();
     return this.#store.createConversation(userId, {
       id: newId('c'),
-      title: input.title?.trim() || 'New conversation',
+      title: title || PLACEHOLDER_TITLE,
+      titleSource: title ? 'user' : null,
       model: model.id,
       systemPrompt: input.systemPrompt ?? null,
       settings: {
@@ -71,7 +73,8 @@ export class Conversations {
     return conversation;
   }
 
-  list(userId: string, page: PageRequest): Promise<Page<Conversation>> {
+  /** `titleContains`: only titles containing it, case and accents ignored (see `searchKey`). */
+  list(userId: string, page: ConversationListRequest): Promise<Page<Conversation>> {
     return this.#store.listConversations(userId, page);
   }
 

@@ -28,10 +28,27 @@ export interface ActiveTurn {
   readonly expiresAt: string;
 }
 
+/** The title a conversation created without one shows until it is named (`titleSource` null). */
+export const PLACEHOLDER_TITLE = 'New conversation';
+
+/**
+ * Who named a conversation, for documents written before the field existed: a title other than the placeholder was
+ * the client's (the service named nothing then).
+ */
+export function titleSourceOf(stored: { readonly title: string; readonly titleSource?: TitleSource | null | undefined }): TitleSource | null {
+  if (stored.titleSource !== undefined) return stored.titleSource;
+  return stored.title === PLACEHOLDER_TITLE ? null : 'user';
+}
+
+/** Who named a conversation: its client (`user`, never replaced by the service) or the model (`auto`). */
+export type TitleSource = 'auto' | 'user';
+
 export interface Conversation {
   readonly id: string;
   readonly userId: string;
   readonly title: string;
+  /** null while the conversation has only the service's placeholder title (an auto title may still replace it). */
+  readonly titleSource: TitleSource | null;
   readonly model: string;
   readonly systemPrompt: string | null;
   readonly settings: ConversationSettings;
@@ -55,6 +72,13 @@ export interface MessageError {
   readonly detail: string;
 }
 
+/** A caller's rating of an assistant reply. */
+export interface MessageFeedback {
+  readonly rating: 'up' | 'down';
+  readonly comment: string | null;
+  readonly updatedAt: string;
+}
+
 export interface Message {
   readonly id: string;
   readonly conversationId: string;
@@ -75,6 +99,8 @@ export interface Message {
   readonly leaseUntil?: string;
   /** On assistant messages: what was sent to the model, kept so an idempotent retry can replay the turn. */
   readonly context?: TurnContext;
+  /** Set only through `ConversationStore.modifyMessage`; every other writer of a stored message keeps it. */
+  readonly feedback?: MessageFeedback;
 }
 
 export interface Page<T> {

@@ -43,7 +43,7 @@ httpRoute('listConversations', {
   handler: forCaller(services, async (request, _context, s, caller) => {
     const { listConversationsQuery } = await requestSchemas();
     const query = parseWith(listConversationsQuery, queryObject(request), 'query string');
-    const page = await s.conversations.list(caller.userId, { limit: query.limit, cursor: query.cursor });
+    const page = await s.conversations.list(caller.userId, { limit: query.limit, cursor: query.cursor, titleContains: query.q });
     return json(200, { items: page.items.map(presentConversation), nextCursor: page.nextCursor });
   }),
 });

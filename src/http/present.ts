@@ -5,6 +5,7 @@ export function presentConversation(c: Conversation) {
   return {
     id: c.id,
     title: c.title,
+    titleSource: c.titleSource,
     model: c.model,
     systemPrompt: c.systemPrompt,
     settings: c.settings,
@@ -40,6 +41,7 @@ export function presentMessage(message: Message, now: Date = new Date()) {
     ...(m.usage ? { usage: presentUsage(m.usage) } : {}),
     ...(m.model ? { model: m.model } : {}),
     ...(m.error ? { error: m.error } : {}),
+    ...(m.feedback ? { feedback: { rating: m.feedback.rating, comment: m.feedback.comment, updatedAt: m.feedback.updatedAt } } : {}),
   };
 }
 

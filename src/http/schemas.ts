@@ -70,7 +70,22 @@ const limit = (max: number, fallback: number) =>
 
 const cursor = z.string().min(1).max(8192).optional();
 
-export const listConversationsQuery = z.strictObject({ limit: limit(100, 20), cursor });
+/** A title search: 1–200 characters of text, the longest a title can be. */
+export const MAX_SEARCH_CHARS = MAX_TITLE;
+
+export const listConversationsQuery = z.strictObject({
+  limit: limit(100, 20),
+  cursor,
+  // Trimmed: the spaces a search box leaves around a word are not part of what is looked for.
+  q: text(MAX_SEARCH_CHARS).refine((s) => s.trim().length > 0, 'must not be empty').transform((s) => s.trim()).optional(),
+});
+
+export const MAX_FEEDBACK_COMMENT = 2_000;
+
+export const feedbackSchema = z.strictObject({
+  rating: z.enum(['up', 'down']),
+  comment: text(MAX_FEEDBACK_COMMENT).optional(),
+});
 
 export const listMessagesQuery = z.strictObject({
   limit: limit(100, 50),
@@ -87,6 +102,7 @@ export const usageQuery = z.strictObject({ from: day.optional(), to: day.optiona
 export type SettingsInput = z.infer<typeof settingsSchema>;
 export type CreateConversationInput = z.infer<typeof createConversationSchema>;
 export type PatchConversationInput = z.infer<typeof patchConversationSchema>;
+export type FeedbackBody = z.infer<typeof feedbackSchema>;
 export type PostMessageInput = z.infer<ReturnType<typeof postMessageSchema>>;
 
 export { CONVERSATION_ID } from './conversationId.js';

@@ -1,8 +1,8 @@
 import type { Container } from '@azure/cosmos';
 import type { Conversation, Message, Page } from '../chat/conversation.js';
 import type {
-  ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
-  TurnStart, TurnStartResult,
+  ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation,
+  PageRequest, TurnOutcome, TurnStart, TurnStartResult,
 } from '../chat/ConversationStore.js';
 import { systemClock, type Clock } from '../chat/ports.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
@@ -10,12 +10,13 @@ import { guard } from './cosmosErrors.js';
 import { ConversationDocuments } from './ConversationDocuments.js';
 import { CosmosConversations } from './CosmosConversations.js';
 import { CosmosDeletion } from './CosmosDeletion.js';
+import { CosmosTitlesAndFeedback } from './CosmosTitlesAndFeedback.js';
 import { CosmosTurnLock } from './CosmosTurnLock.js';
 
 /**
  * The ConversationStore port over one Cosmos container partitioned by `/userId`: conversations, messages and
- * idempotency records. It only composes the three concerns (CosmosConversations, CosmosTurnLock, CosmosDeletion),
- * which share one ConversationDocuments: the instance's memory of conversations, so a turn's lock follows the read
+ * idempotency records. It only composes its concerns (CosmosConversations, CosmosTurnLock, CosmosDeletion,
+ * CosmosTitlesAndFeedback), which share one ConversationDocuments: the instance's memory of conversations, so a turn's lock follows the read
  * before it without another round trip.
  */
 export class CosmosConversationStore implements ConversationStore {
@@ -23,6 +24,7 @@ export class CosmosConversationStore implements ConversationStore {
   readonly #conversations: CosmosConversations;
   readonly #turns: CosmosTurnLock;
   readonly #deletion: CosmosDeletion;
+  readonly #annotations: CosmosTitlesAndFeedback;
 
   /** `clock` is the one the turn uses: lock expiry, tombstones and idempotency windows are all read against it. */
   constructor(container: Container, clock: Clock = systemClock) {
@@ -31,6 +33,7 @@ export class CosmosConversationStore implements ConversationStore {
     this.#conversations = new CosmosConversations(container, documents);
     this.#deletion = new CosmosDeletion(container, clock, documents);
     this.#turns = new CosmosTurnLock(container, clock, documents, this.#deletion);
+    this.#annotations = new CosmosTitlesAndFeedback(container, documents);
   }
 
   createConversation(userId: string, input: NewConversation): Promise<Conversation> {
@@ -41,8 +44,16 @@ export class CosmosConversationStore implements ConversationStore {
     return this.#conversations.getConversation(userId, conversationId);
   }
 
-  listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>> {
+  listConversations(userId: string, page: ConversationListRequest): Promise<Page<Conversation>> {
     return this.#conversations.listConversations(userId, page);
+  }
+
+  setAutoTitle(userId: string, conversationId: string, title: string): Promise<Conversation | null> {
+    return this.#annotations.setAutoTitle(userId, conversationId, title);
+  }
+
+  modifyMessage(userId: string, conversationId: string, messageId: string, change: (message: Message) => Message): Promise<Message> {
+    return this.#annotations.modifyMessage(userId, conversationId, messageId, change);
   }
 
   updateConversation(userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string): Promise<Conversation> {

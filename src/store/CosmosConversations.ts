@@ -1,7 +1,10 @@
 import type { Container, SqlQuerySpec } from '@azure/cosmos';
 import type { Conversation, Message, Page } from '../chat/conversation.js';
-import { ZERO_USAGE } from '../chat/conversation.js';
-import type { ConversationChanges, ConversationStore, NewConversation, PageRequest } from '../chat/ConversationStore.js';
+import { titleSourceOf, ZERO_USAGE } from '../chat/conversation.js';
+import type {
+  ConversationChanges, ConversationListRequest, ConversationStore, NewConversation, PageRequest,
+} from '../chat/ConversationStore.js';
+import { searchKey } from '../chat/searchKey.js';
 import { NotFoundError, StoreUnavailableError } from '../chat/errors.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
 import { asJson, transactionalBatch } from './cosmosBatch.js';
@@ -9,7 +12,7 @@ import { guard } from './cosmosErrors.js';
 import { queryPartition } from './cosmosQuery.js';
 import type { ConversationDocuments } from './ConversationDocuments.js';
 import type { ConversationDocument, MessageDocument } from './documents.js';
-import { toConversation, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
+import { titleFields, toConversation, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
 import { pageQuery } from './pageQuery.js';
 import { readItem } from './readItem.js';
 
@@ -36,7 +39,7 @@ export class CosmosConversations implements ConversationsAndMessages {
 
   async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
     const doc: ConversationDocument = {
-      ...input, userId, type: 'conversation', updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0,
+      ...input, ...titleFields(input.title, titleSourceOf(input)), userId, type: 'conversation', updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0,
       activeTurn: null, recentTurns: [],
     };
     const { resource } = await guard(() => this.#container.items.create(doc));
@@ -48,14 +51,8 @@ export class CosmosConversations implements ConversationsAndMessages {
     return doc && !doc.deletedAt ? toConversation(doc) : null;
   }
 
-  async listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>> {
-    const query = {
-      query:
-        'SELECT * FROM c WHERE c.userId = @userId AND c.type = "conversation" AND NOT IS_DEFINED(c.deletedAt) ' +
-        // The equality filter's field leads the ORDER BY so the (type, updatedAt DESC) composite index serves it.
-        'ORDER BY c.type ASC, c.updatedAt DESC',
-      parameters: [{ name: '@userId', value: userId }],
-    };
+  async listConversations(userId: string, page: ConversationListRequest): Promise<Page<Conversation>> {
+    const query = conversationsQuery(userId, page.titleContains);
     const result = await pageQuery<ConversationDocument>(this.#container, query, userId, page);
     return { items: result.items.map(toConversation), nextCursor: result.nextCursor };
   }
@@ -64,7 +61,7 @@ export class CosmosConversations implements ConversationsAndMessages {
     userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string,
   ): Promise<Conversation> {
     const doc = await this.#documents.modify(userId, conversationId, (d) => {
-      if (changes.title !== undefined) d.title = changes.title;
+      if (changes.title !== undefined) Object.assign(d, titleFields(changes.title, 'user'));
       if (changes.systemPrompt !== undefined) d.systemPrompt = changes.systemPrompt;
       if (changes.settings !== undefined) d.settings = { ...d.settings, ...changes.settings };
       d.updatedAt = changes.updatedAt;
@@ -132,6 +129,27 @@ export class CosmosConversations implements ConversationsAndMessages {
     }
     throw new StoreUnavailableError(`The reply and its usage could not be stored (status ${outcome.status}).`);
   }
+}
+
+/**
+ * The caller's conversations, newest first; with `titleContains`, only titles containing it as `searchKey` compares
+ * them. The search tests the stored `titleKey` (a plain CONTAINS on an indexed field: an index scan within the
+ * caller's partition); conversations stored before the field existed are tested on LOWER(title) instead, which
+ * folds case but not accents and reads their documents (LOWER uses no index) — once every conversation has been
+ * renamed or created since, that branch matches nothing and costs nothing. Its parameters are part of the cursor's
+ * scope, so a cursor serves only the search (or the plain list) it came from.
+ */
+function conversationsQuery(userId: string, titleContains: string | undefined): SqlQuerySpec {
+  const live = 'SELECT * FROM c WHERE c.userId = @userId AND c.type = "conversation" AND NOT IS_DEFINED(c.deletedAt) ';
+  // The equality filter's field leads the ORDER BY so the (type, updatedAt DESC) composite index serves it.
+  const order = 'ORDER BY c.type ASC, c.updatedAt DESC';
+  const parameters = [{ name: '@userId', value: userId }];
+  if (titleContains === undefined) return { query: live + order, parameters };
+  return {
+    query:
+      `${live}AND (CONTAINS(c.titleKey, @key) OR (NOT IS_DEFINED(c.titleKey) AND CONTAINS(LOWER(c.title), @lower))) ${order}`,
+    parameters: [...parameters, { name: '@key', value: searchKey(titleContains) }, { name: '@lower', value: titleContains.toLowerCase() }],
+  };
 }
 
 function messagesQuery(userId: string, conversationId: string, direction: 'ASC' | 'DESC'): SqlQuerySpec {

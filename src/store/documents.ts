@@ -1,5 +1,9 @@
-import type { ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageFinishReason, MessageStatus, Usage } from '../chat/conversation.js';
-import { isSendable } from '../chat/conversation.js';
+import type {
+  ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageFeedback, MessageFinishReason, MessageStatus, TitleSource,
+  Usage,
+} from '../chat/conversation.js';
+import { isSendable, titleSourceOf } from '../chat/conversation.js';
+import { searchKey } from '../chat/searchKey.js';
 import type { IdempotencyRecord } from '../chat/ConversationStore.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
 
@@ -9,6 +13,13 @@ export interface ConversationDocument {
   userId: string;
   type: 'conversation';
   title: string;
+  /**
+   * `searchKey(title)`, written with every title, so a search is a plain CONTAINS on an indexed field. Absent on
+   * conversations written before 2026-12-02 (the search falls back on LOWER(title) for those).
+   */
+  titleKey?: string;
+  /** Absent on conversations written before 2026-12-02: `titleSourceOf` judges them. */
+  titleSource?: TitleSource | null;
   model: string;
   systemPrompt: string | null;
   settings: ConversationSettings;
@@ -42,11 +53,13 @@ export interface MessageDocument {
   model?: string;
   error?: MessageError;
   leaseUntil?: string;
+  feedback?: MessageFeedback;
   /**
    * `isSendable`, stored (and indexed) so the sendable messages a prompt leaves unread can be counted without
    * reading them. Absent on messages written before 2026-11-26.
    */
   sendable?: boolean;
+  _etag?: string;
 }
 
 export interface IdempotencyDocument extends IdempotencyRecord {
@@ -90,6 +103,7 @@ export function toConversation(doc: ConversationDocument): Conversation {
     id: doc.id,
     userId: doc.userId,
     title: doc.title,
+    titleSource: titleSourceOf(doc),
     model: doc.model,
     systemPrompt: doc.systemPrompt,
     settings: doc.settings,
@@ -101,6 +115,11 @@ export function toConversation(doc: ConversationDocument): Conversation {
     lastSeq: doc.lastSeq,
     activeTurn: doc.activeTurn,
   };
+}
+
+/** The fields a title is stored with: the title, its search form and who gave it. */
+export function titleFields(title: string, titleSource: TitleSource | null): Pick<ConversationDocument, 'title' | 'titleKey' | 'titleSource'> {
+  return { title, titleKey: searchKey(title), titleSource };
 }
 
 export function toMessage(doc: MessageDocument): Message {

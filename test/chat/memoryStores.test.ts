@@ -1,5 +1,6 @@
 import { describeConversationStoreContract } from '../support/contracts/conversationStoreContract.js';
 import { describeStopRequestsContract } from '../support/contracts/stopRequestsContract.js';
+import { describeTitlesSearchFeedbackContract } from '../support/contracts/titlesSearchFeedbackContract.js';
 import { describeTurnReservationsContract } from '../support/contracts/turnReservationsContract.js';
 import { describeUsageLedgerContract } from '../support/contracts/usageLedgerContract.js';
 import { MemoryConversationStore } from '../support/memory/MemoryConversationStore.js';
@@ -12,6 +13,11 @@ import { MemoryUsageLedger } from '../support/memory/MemoryUsageLedger.js';
  * (`test/store/storeContracts.test.ts`). Memory has no instances: every "instance" is the same object.
  */
 describeConversationStoreContract('in memory', (clock) => {
+  const store = new MemoryConversationStore(clock, new MemoryUsageLedger());
+  return { store, otherInstance: () => store };
+});
+
+describeTitlesSearchFeedbackContract('in memory', (clock) => {
   const store = new MemoryConversationStore(clock, new MemoryUsageLedger());
   return { store, otherInstance: () => store };
 });

@@ -76,13 +76,13 @@ describe('conversation CRUD', () => {
     expect(res.headers.get('location')).toBe(`/api/conversations/${res.body.id}`);
     expect(res.headers.get('etag')).toBe(`"${res.body.etag}"`);
     expect(res.body).toMatchObject({
-      title: 'Trip', model: t.sim.model.id, systemPrompt: 'Be brief.', messageCount: 0,
+      title: 'Trip', titleSource: 'user', model: t.sim.model.id, systemPrompt: 'Be brief.', messageCount: 0,
       settings: { temperature: 0.2, topP: 1, maxTokens: 1024, stop: ['END'], presencePenalty: 0, frequencyPenalty: 0 },
       usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
     });
     expect(res.body.createdAt).toBe(res.body.updatedAt);
     expect(Object.keys(res.body).sort()).toEqual(
-      ['createdAt', 'etag', 'id', 'messageCount', 'model', 'settings', 'systemPrompt', 'title', 'updatedAt', 'usage'],
+      ['createdAt', 'etag', 'id', 'messageCount', 'model', 'settings', 'systemPrompt', 'title', 'titleSource', 'updatedAt', 'usage'],
     );
 
     const read = await get(USER, `/conversations/${res.body.id}`);
@@ -94,7 +94,7 @@ describe('conversation CRUD', () => {
   it('creates with defaults from an empty body', async () => {
     const res = await call(t.api, 'POST', '/conversations', { user: USER });
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ title: 'New conversation', systemPrompt: null, model: t.sim.model.id });
+    expect(res.body).toMatchObject({ title: 'New conversation', titleSource: null, systemPrompt: null, model: t.sim.model.id });
   });
 
   it('PATCH changes title and systemPrompt and merges settings, with a new ETag', async () => {
@@ -120,6 +120,17 @@ describe('conversation CRUD', () => {
     expect(cleared.status).toBe(200);
     expect(cleared.body.systemPrompt).toBeNull();
     expect(cleared.body.title).toBe('New');
+  });
+
+  it('titleSource: null for the placeholder, "user" once the client names it, a blank title on create is none', async () => {
+    for (const body of [{}, { title: '   ' }]) {
+      const created = await call(t.api, 'POST', '/conversations', { user: USER, body });
+      expect(created.body).toMatchObject({ title: 'New conversation', titleSource: null });
+      const renamed = await call(t.api, 'PATCH', `/conversations/${created.body.id}`, { user: USER, body: { title: 'Named' } });
+      expect(renamed.body).toMatchObject({ title: 'Named', titleSource: 'user' });
+      const systemOnly = await call(t.api, 'PATCH', `/conversations/${created.body.id}`, { user: USER, body: { systemPrompt: 'x' } });
+      expect(systemOnly.body.titleSource).toBe('user');
+    }
   });
 
   it('DELETE answers 204, then the conversation and its messages are 404 and no document is left', async () => {

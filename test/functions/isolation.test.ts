@@ -108,6 +108,11 @@ const TABLE: Record<string, Row> = {
       const withCursor = await call(t.api, 'GET', `/conversations?limit=1&cursor=${a.cursor}`, { user: B });
       expect([200, 400]).toContain(withCursor.status);
       expectNoneOfA(withCursor);
+      // A search for A's title finds none of A's conversations.
+      const search = await call(t.api, 'GET', `/conversations?q=${encodeURIComponent('secret of user A')}`, { user: B });
+      expect(search.status).toBe(200);
+      expect(search.body.items).toEqual([]);
+      expectNoneOfA(search);
     },
   },
   getConversation: {
@@ -177,6 +182,25 @@ const TABLE: Record<string, Row> = {
       expectNotFound(await call(t.api, 'GET', `${path(a.conversation).replace('{messageId}', a.turnAssistantId)}?lastEventId=0`, { user: B, headers: { 'last-event-id': '3' } }));
       const mine = await newConversation(t.api, B);
       expectNotFound(await call(t.api, 'GET', path(mine).replace('{messageId}', a.turnAssistantId), { user: B }));
+  putMessageFeedback: {
+    method: 'PUT', route: 'conversations/{conversationId}/messages/{messageId}/feedback',
+    asB: async () => {
+      // A's reply in A's conversation, and A's reply id under B's own conversation: 404 both, nothing written.
+      const mine = await newConversation(t.api, B);
+      for (const conversation of [a.conversation, mine]) {
+        const path = `/conversations/${conversation}/messages/${a.turnAssistantId}/feedback`;
+        const res = await call(t.api, 'PUT', path, { user: B, body: { rating: 'down', comment: 'B was here' } });
+        expectNotFound(res);
+      }
+    },
+  },
+  deleteMessageFeedback: {
+    method: 'DELETE', route: 'conversations/{conversationId}/messages/{messageId}/feedback',
+    asB: async () => {
+      const mine = await newConversation(t.api, B);
+      for (const conversation of [a.conversation, mine]) {
+        expectNotFound(await call(t.api, 'DELETE', `/conversations/${conversation}/messages/${a.turnAssistantId}/feedback`, { user: B }));
+      }
     },
   },
   getUsage: {
@@ -202,6 +226,10 @@ beforeAll(async () => {
     user: A, body: { content: 'the secret of user A is here' }, headers: { accept: 'application/json', 'idempotency-key': A_KEY },
   });
   if (turn.status !== 201) throw new Error(`A's turn failed: ${turn.status} ${turn.raw}`);
+  const rated = await call(t.api, 'PUT', `${messagesPath(conversation)}/${turn.body.assistantMessage.id}/feedback`, {
+    user: A, body: { rating: 'up', comment: 'the secret of user A likes it' },
+  });
+  if (rated.status !== 200) throw new Error(`A's feedback failed: ${rated.status} ${rated.raw}`);
   const got = await call(t.api, 'GET', convPath(conversation), { user: A });
   const page = await call(t.api, 'GET', '/conversations?limit=1', { user: A });
   if (!page.body.nextCursor) throw new Error('expected a second page of A conversations');

@@ -39,6 +39,7 @@ const C = '/conversations';
 const M = `/conversations/${ID}/messages`;
 const P = `/conversations/${ID}`;
 const oversized = json({ title: 'x'.repeat(MAX_BODY_BYTES) });
+const F = `/conversations/${ID}/messages/${REPLY}/feedback`;
 
 const CORPUS: readonly Row[] = [
   // Bodies that are not a JSON object.
@@ -105,6 +106,28 @@ const CORPUS: readonly Row[] = [
   bad('forged continuation on messages', 'GET', `${M}?cursor=${base64url(json({ c: '{"token":"x","range":{}}' }))}`, undefined),
   bad('usage from is not a date', 'GET', '/usage?from=yesterday', undefined),
   bad('usage from after to', 'GET', '/usage?from=2025-02-02&to=2025-02-01', undefined),
+  // Title search.
+  bad('empty q', 'GET', `${C}?q=`, undefined),
+  bad('blank q', 'GET', `${C}?q=%20%20%20`, undefined),
+  bad('q of 201 characters', 'GET', `${C}?q=${'q'.repeat(201)}`, undefined),
+  bad('q with a NUL', 'GET', `${C}?q=a%00b`, undefined),
+  bad('repeated q', 'GET', `${C}?q=a&q=b`, undefined),
+  // Feedback bodies.
+  bad('rating not up or down', 'PUT', F, json({ rating: 'meh' })),
+  bad('rating missing', 'PUT', F, json({ comment: 'nice' })),
+  bad('rating is a boolean', 'PUT', F, json({ rating: true })),
+  bad('rating in upper case', 'PUT', F, json({ rating: 'UP' })),
+  bad('comment of 2,001 characters', 'PUT', F, json({ rating: 'up', comment: 'c'.repeat(2_001) })),
+  bad('comment is a number', 'PUT', F, json({ rating: 'up', comment: 5 })),
+  bad('comment is null', 'PUT', F, json({ rating: 'down', comment: null })),
+  bad('unknown field in feedback', 'PUT', F, json({ rating: 'up', stars: 5 })),
+  bad('feedback JSON is malformed', 'PUT', F, '{"rating":'),
+  bad('feedback body is an array', 'PUT', F, '["up"]'),
+  bad('feedback with no body', 'PUT', F, undefined),
+  bad('feedback on a user message', 'PUT', F.replace(REPLY, ASKED), json({ rating: 'up' })),
+  { name: 'feedback as text/plain', method: 'PUT', path: F, body: json({ rating: 'up' }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
+  { name: 'feedback on a malformed message id', method: 'PUT', path: `/conversations/${ID}/messages/not-an-id/feedback`, body: json({ rating: 'up' }), status: 404, code: 'not_found' },
+  { name: 'feedback with an unsupported method', method: 'PATCH', path: F, body: json({ rating: 'up' }), status: 405, code: 'method_not_allowed' },
   // Media types and sizes.
   { name: 'text/plain body', method: 'POST', path: C, body: json({ title: 'x' }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
   { name: 'form body', method: 'PATCH', path: P, body: 'title=x', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },

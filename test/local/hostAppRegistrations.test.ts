@@ -14,6 +14,9 @@ describe('the app as the Functions host would list it', () => {
       { name: 'createConversation', route: 'conversations', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'deleteConversation', route: 'conversations/{conversationId}', methods: ['DELETE'], authLevel: 'anonymous' },
       {
+        name: 'deleteMessageFeedback', route: 'conversations/{conversationId}/messages/{messageId}/feedback', methods: ['DELETE'], authLevel: 'anonymous',
+      },
+      {
         name: 'fallback', route: '{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], authLevel: 'anonymous',
       },
       { name: 'getConversation', route: 'conversations/{conversationId}', methods: ['GET'], authLevel: 'anonymous' },
@@ -23,6 +26,9 @@ describe('the app as the Functions host would list it', () => {
       { name: 'listConversations', route: 'conversations', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'listMessages', route: 'conversations/{conversationId}/messages', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'postMessage', route: 'conversations/{conversationId}/messages', methods: ['POST'], authLevel: 'anonymous' },
+      {
+        name: 'putMessageFeedback', route: 'conversations/{conversationId}/messages/{messageId}/feedback', methods: ['PUT'], authLevel: 'anonymous',
+      },
       { name: 'stopMessage', route: 'conversations/{conversationId}/messages/{messageId}/stop', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'streamMessage', route: 'conversations/{conversationId}/messages/{messageId}/stream', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'updateConversation', route: 'conversations/{conversationId}', methods: ['PATCH'], authLevel: 'anonymous' },

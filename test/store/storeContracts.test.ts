@@ -5,6 +5,7 @@ import { CosmosStopRequests } from '../../src/store/CosmosStopRequests.js';
 import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
 import { describeConversationStoreContract } from '../support/contracts/conversationStoreContract.js';
 import { describeStopRequestsContract } from '../support/contracts/stopRequestsContract.js';
+import { describeTitlesSearchFeedbackContract } from '../support/contracts/titlesSearchFeedbackContract.js';
 import { describeTurnReservationsContract } from '../support/contracts/turnReservationsContract.js';
 import { describeUsageLedgerContract } from '../support/contracts/usageLedgerContract.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
@@ -18,6 +19,11 @@ beforeAll(async () => {
 afterAll(() => s.close());
 
 describeConversationStoreContract('Cosmos (embedded server)', (clock) => ({
+  store: new CosmosConversationStore(s.container, clock),
+  otherInstance: () => new CosmosConversationStore(s.container, clock),
+}));
+
+describeTitlesSearchFeedbackContract('Cosmos (embedded server)', (clock) => ({
   store: new CosmosConversationStore(s.container, clock),
   otherInstance: () => new CosmosConversationStore(s.container, clock),
 }));

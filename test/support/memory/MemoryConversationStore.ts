@@ -1,9 +1,10 @@
 import type { Conversation, Message, Page } from '../../../src/chat/conversation.js';
-import { isSendable, ZERO_USAGE } from '../../../src/chat/conversation.js';
+import { isSendable, titleSourceOf, ZERO_USAGE } from '../../../src/chat/conversation.js';
 import type {
-  ConversationChanges, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation, PageRequest, TurnOutcome,
-  TurnStart, TurnStartResult,
+  ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation,
+  PageRequest, TurnOutcome, TurnStart, TurnStartResult,
 } from '../../../src/chat/ConversationStore.js';
+import { searchKey } from '../../../src/chat/searchKey.js';
 import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../../../src/chat/errors.js';
 import { systemClock, type Clock } from '../../../src/chat/ports.js';
 import type { UsageEntry, UsageLedger } from '../../../src/chat/UsageLedger.js';
@@ -46,7 +47,7 @@ export class MemoryConversationStore implements ConversationStore {
     const key = scoped(userId, input.id);
     if (this.#conversations.has(key)) throw new StoreUnavailableError('A conversation with this id exists.');
     const stored: StoredConversation = {
-      conversation: { ...input, userId, updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0, activeTurn: null },
+      conversation: { ...input, titleSource: titleSourceOf(input), userId, updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0, activeTurn: null },
       version: this.#nextVersion(),
       recentTurns: [],
     };
@@ -59,12 +60,22 @@ export class MemoryConversationStore implements ConversationStore {
     return stored ? view(stored) : null;
   }
 
-  async listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>> {
+  async listConversations(userId: string, page: ConversationListRequest): Promise<Page<Conversation>> {
+    const key = page.titleContains === undefined ? undefined : searchKey(page.titleContains);
     const all = [...this.#conversations.values()]
       .filter((s) => s.conversation.userId === userId && !s.deletedAt)
+      .filter((s) => key === undefined || searchKey(s.conversation.title).includes(key))
       .sort((a, b) => b.conversation.updatedAt.localeCompare(a.conversation.updatedAt))
       .map(view);
-    return paged(all, page, ['conversations', userId]);
+    return paged(all, page, ['conversations', userId, ...(page.titleContains === undefined ? [] : ['search', page.titleContains])]);
+  }
+
+  async setAutoTitle(userId: string, conversationId: string, title: string): Promise<Conversation | null> {
+    const stored = this.#live(userId, conversationId);
+    if (!stored || stored.conversation.titleSource !== null) return null;
+    stored.conversation = { ...stored.conversation, title, titleSource: 'auto' };
+    stored.version = this.#nextVersion();
+    return view(stored);
   }
 
   async updateConversation(userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string): Promise<Conversation> {
@@ -74,7 +85,7 @@ export class MemoryConversationStore implements ConversationStore {
     const c = stored.conversation;
     stored.conversation = {
       ...c,
-      ...(changes.title !== undefined ? { title: changes.title } : {}),
+      ...(changes.title !== undefined ? { title: changes.title, titleSource: 'user' as const } : {}),
       ...(changes.systemPrompt !== undefined ? { systemPrompt: changes.systemPrompt } : {}),
       ...(changes.settings !== undefined ? { settings: { ...c.settings, ...changes.settings } } : {}),
       updatedAt: changes.updatedAt,
@@ -111,6 +122,14 @@ export class MemoryConversationStore implements ConversationStore {
   async getMessage(userId: string, messageId: string): Promise<Message | null> {
     const message = this.#messages.get(scoped(userId, messageId));
     return message ? structuredClone(message) : null;
+  }
+
+  async modifyMessage(userId: string, conversationId: string, messageId: string, change: (message: Message) => Message): Promise<Message> {
+    const message = this.#messages.get(scoped(userId, messageId));
+    if (!message || message.conversationId !== conversationId) throw new NotFoundError('No such message.');
+    const next = change(structuredClone(message));
+    this.#messages.set(scoped(userId, messageId), structuredClone(next));
+    return structuredClone(next);
   }
 
   async beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now: Date = this.#clock.now()): Promise<TurnStartResult> {
