@@ -27,8 +27,9 @@ async function main(): Promise<void> {
   const host = await createLocalHost({
     app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins, chatPageRoot,
   });
-  console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);
+  // The page's line first: a reader of the output (a test, a script) waits for "listening on" as the last one.
   console.log(`[chat] chat in the browser: open ${host.url}/`);
+  console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);
 
   const stop = async () => {
     await host.close();

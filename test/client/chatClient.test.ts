@@ -116,6 +116,21 @@ describe('send', () => {
     expect(new Set(keys).size).toBe(2);
   });
 
+  it('works over a fetch without streaming bodies (React Native), the events arriving at the end', async () => {
+    // React Native's fetch reads the whole body and offers no \`body\` stream: a real response, seen that way.
+    const buffered: typeof fetch = async (input, init) => {
+      const real = await fetch(input, init);
+      const text = await real.text();
+      return { ok: real.ok, status: real.status, headers: real.headers, body: null, text: async () => text, json: async () => JSON.parse(text) } as Response;
+    };
+    const client = clientFor({ fetch: buffered });
+    const { id } = await client.conversations.create();
+    const { events, text, last } = await drain(client.send(id, 'from a phone'));
+    expect(events[0]?.type).toBe('message.created');
+    expect(last).toMatchObject({ type: 'message.completed', message: { status: 'complete', content: text } });
+    expect(text.length).toBeGreaterThan(20);
+  });
+
   it('throws the problem of a turn refused before it started (unknown conversation)', async () => {
     const problem = await drain(clientFor().send('c_missing', 'hello')).catch((e: unknown) => e);
     expect(problem).toBeInstanceOf(ChatProblem);
