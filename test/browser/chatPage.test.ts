@@ -122,6 +122,7 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
     await settledReply(page);
     await expect.poll(() => page.evaluate('document.activeElement?.id')).toBe('message');
     expect(await textbox.inputValue()).toBe('');
+    await browser.screenshot(page, 'chat-keyboard');
     await page.close();
   });
 
@@ -204,8 +205,11 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
       const { conversation } = await storedBranch(app);
       await expect.poll(async () => (await createChatClient({ baseUrl: app.host.url }).conversations.get(conversation.id)).titleSource).toBe('auto');
       const title = (await createChatClient({ baseUrl: app.host.url }).conversations.get(conversation.id)).title;
-      await page.getByRole('searchbox', { name: 'Search conversations' }).fill(title.slice(0, 5).toUpperCase());
-      await expect.poll(() => page.locator('button.conversation').count()).toBe(1);
+      const q = title.slice(0, 5);
+      await page.getByRole('searchbox', { name: 'Search conversations' }).fill(q.toUpperCase());
+      await expect.poll(() => page.locator(`button.conversation[data-id="${conversation.id}"]`).count()).toBe(1);
+      // Earlier tests' conversations got titles too: whatever else is listed matches as well.
+      for (const shown of await page.locator('.conversation-title').allTextContents()) expect(shown.toLowerCase()).toContain(q.toLowerCase());
       await page.getByRole('button', { name: 'Good reply' }).click();
       await expect.poll(() => page.getByRole('button', { name: 'Good reply' }).getAttribute('aria-pressed')).toBe('true');
       await page.reload();
