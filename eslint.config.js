@@ -6,7 +6,7 @@ import tseslint from 'typescript-eslint';
 const NO_LOCAL = { regex: '(^|/)local/', message: 'src/ never imports local/: the local host hands its parts in as overrides.' };
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.tools/'] },
+  { ignores: ['**/dist/', 'node_modules/', 'coverage/', '.tools/', 'test-results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -2,6 +2,7 @@
  * `npm start`: serves the Functions app without Azure Functions Core Tools. Settings come from the environment;
  * without COSMOS_ENDPOINT / PHI_ENDPOINT the embedded store and the Phi simulator stand in (buildLocalServices).
  */
+import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLocalHost, loadFunctionsApp } from './host/index.js';
 
@@ -21,7 +22,13 @@ async function main(): Promise<void> {
   const [{ useServices }, { buildLocalServices }] = await Promise.all([import('../src/app.js'), import('./localServices.js')]);
   const services = await buildLocalServices(config);
   useServices(services);
-  const host = await createLocalHost({ app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins });
+  // Built, this file is dist/local/start.js: the repository is two folders up, wherever npm start runs from.
+  const chatPageRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const host = await createLocalHost({
+    app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins, chatPageRoot,
+  });
+  // The page's line first: a reader of the output (a test, a script) waits for "listening on" as the last one.
+  console.log(`[chat] chat in the browser: open ${host.url}/`);
   console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);
 
   const stop = async () => {

@@ -7,6 +7,7 @@ import { isLocalHostHeader } from './isLocalHostHeader.js';
 import { isLoopbackAddress } from './isLoopbackAddress.js';
 import { readRoutePrefix } from './readRoutePrefix.js';
 import { RouteTable, type RouteResolution } from './routeTable.js';
+import { serveChatPage } from './serveChatPage.js';
 import { writeHttpResponse } from './writeHttpResponse.js';
 import { writeProblem } from './writeProblem.js';
 
@@ -44,6 +45,11 @@ export interface LocalHostOptions {
    * so a large Entra ID token (many group claims) fits. Azure's front end enforces its own limits.
    */
   readonly maxHeaderSize?: number;
+  /**
+   * Serve the chat page at `/` (its script, the client's built ESM) from this repository folder; absent: no page,
+   * only the API (as in Azure, where the Functions app has no such route).
+   */
+  readonly chatPageRoot?: string;
 }
 
 /** Longest a request may take to arrive whole, head and body (Node's `server.requestTimeout`); then 408. */
@@ -103,7 +109,7 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
       refuseHost(req, res, logger);
       return;
     }
-    const handled = handle(options.app, routes, cors, logger, req, res, options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES).catch((error: unknown) => {
+    const handled = handle(options, routes, cors, logger, req, res).catch((error: unknown) => {
       logger.error(`local host: unexpected failure on ${req.method} ${pathOf(req)}`, error);
       if (!res.headersSent) writeProblem(res, 500, 'internal', 'The server failed to answer.');
       else res.destroy();
@@ -142,19 +148,21 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
 }
 
 async function handle(
-  app: FunctionsRegistry,
+  options: LocalHostOptions,
   routes: RouteTable,
   cors: CorsPolicy,
   logger: LocalHostLogger,
   req: IncomingMessage,
   res: ServerResponse,
-  maxBodyBytes: number,
 ): Promise<void> {
+  const { app } = options;
+  const maxBodyBytes = options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES;
   const started = performance.now();
   const method = req.method ?? 'GET';
   const path = pathOf(req);
   let note = '';
   try {
+    if (options.chatPageRoot !== undefined && (await serveChatPage(options.chatPageRoot, req, res, path))) return;
     const resolution = routes.resolve(method, path);
     const decision = cors.decide(req, methodsOf(resolution));
     if (decision.kind === 'preflight') {

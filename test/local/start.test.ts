@@ -32,7 +32,7 @@ describe('npm start (the built local host, as a user runs it)', () => {
       child?.kill('SIGTERM');
     });
 
-    it('serves /api/health with 200 and an unknown route with a 404 problem', async () => {
+    it('serves /api/health with 200, an unknown route with a 404 problem, and the chat page at /', async () => {
       const port = await freePort();
       const started = await startBuiltApp({ PORT: String(port) });
       child = started.child;
@@ -50,6 +50,15 @@ describe('npm start (the built local host, as a user runs it)', () => {
       expect(unknown.status).toBe(404);
       expect(unknown.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(await unknown.json()).toMatchObject({ status: 404, code: 'not_found' });
+
+      // The chat page, as the README's quick start says: its HTML, its script, the built client and its one dependency.
+      expect(output).toContain(`chat in the browser: open http://127.0.0.1:${port}/`);
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+      for (const path of ['/app/main.js', '/client/index.js', '/vendor/eventsource-parser/index.js']) {
+        const script = await fetch(`http://127.0.0.1:${port}${path}`);
+        expect([path, script.status, script.headers.get('content-type')]).toEqual([path, 200, 'text/javascript; charset=utf-8']);
+      }
     });
   });
 });

@@ -37,6 +37,8 @@ export interface TestAppOptions {
   readonly wire?: SimulatedWire;
   /** Route the app's Cosmos traffic through a TCP proxy the test can cut and restore (`storeProxy`). */
   readonly storeProxy?: boolean;
+  /** Serve the chat page at `/` as `npm start` does (its files must be built: `npm run build`). */
+  readonly chatPage?: boolean;
 }
 
 /**
@@ -64,7 +66,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = new TestClock();
   const services = await buildServices(config, { clock, container });
   useServices(services);
-  const host = await createLocalHost({ app: registry, logger: { info() {}, error() {} } });
+  const host = await createLocalHost({
+    app: registry, logger: { info() {}, error() {} }, ...(options.chatPage ? { chatPageRoot: process.cwd() } : {}),
+  });
   return {
     api: `${host.url}/api`, host, sim, wire, cosmos, container, services, clock, ...(proxy ? { storeProxy: proxy } : {}),
     close: async () => {
