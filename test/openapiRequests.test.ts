@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import {
-  createConversationSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, settingsSchema, usageQuery,
+  createConversationSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, regenerateSchema, settingsSchema, usageQuery,
 } from '../src/http/schemas.js';
 
 /**
@@ -29,6 +29,7 @@ const BODIES: Readonly<Record<string, z.ZodType>> = {
   CreateConversationRequest: createConversationSchema,
   PatchConversationRequest: patchConversationSchema,
   PostMessageRequest: postMessageSchema(maxContentChars),
+  RegenerateRequest: regenerateSchema,
 };
 const QUERIES: Readonly<Record<string, z.ZodType>> = {
   listConversations: listConversationsQuery,
@@ -47,6 +48,10 @@ const REFINEMENTS: readonly { readonly component: string; readonly path: readonl
   {
     component: 'PostMessageRequest', path: ['properties', 'extra', 'properties', 'logitBias'], keyword: { maxProperties: 300 },
     accepts: { content: 'x', extra: { logitBias: biases(300) } }, refuses: { content: 'x', extra: { logitBias: biases(301) } },
+  },
+  {
+    component: 'RegenerateRequest', path: ['properties', 'extra', 'properties', 'logitBias'], keyword: { maxProperties: 300 },
+    accepts: { extra: { logitBias: biases(300) } }, refuses: { extra: { logitBias: biases(301) } },
   },
 ];
 

@@ -14,6 +14,8 @@ import { secondsToUtcMidnight, utcDay, type UsageLedger } from './UsageLedger.js
 import type { Reservation, TurnReservations } from './TurnReservations.js';
 import { planPrompt, type PromptFrame } from './contextWindow.js';
 import { readHistory } from './historyRead.js';
+import { laneAfter } from './BranchPath.js';
+import { pathHistory, resolveBranchPoint, type BranchPoint } from './branchPoint.js';
 import { contentTokens } from './tokenizer/messageCost.js';
 import { LEASE_TIMING } from './leaseTiming.js';
 
@@ -49,6 +51,9 @@ interface Prepared {
   readonly context: TurnContext;
   readonly settings: GenerationSettings;
   readonly userTokens: number;
+  readonly point: BranchPoint;
+  /** Messages the turn adds: the user message and the reply, or the reply alone for a regeneration. */
+  readonly messagesAdded: number;
 }
 
 /**
@@ -76,12 +81,16 @@ export class ChatTurns {
     ]);
     if (!conversation) throw new NotFoundError('No such conversation.');
     if (record) return this.#replay(userId, record, request);
+    // A parentId the body may not carry is refused as such (400) even while another turn runs.
+    const point = await resolveBranchPoint(store, userId, conversation, newestPage, request.target ?? { kind: 'send' }, now);
     if (isLive(conversation, now)) throw new ConflictError();
     if (conversation.activeTurn) await this.#recoverLost(userId, conversation, conversation.activeTurn.turnId, now);
 
-    const prepared = await this.#prepare(userId, conversation, newestPage, request);
+    const prepared = await this.#prepare(userId, conversation, newestPage, request, point);
     const turnId = newId('t');
     const ids = turnMessageIds(turnId);
+    const regenerated = point.user;
+    const lane = laneAfter(point.parent, point.joinsLeaf, regenerated ? ids.assistant : ids.user);
     const leaseMs = now.getTime() + this.#o.turnLockSeconds * 1000;
     const leaseUntil = new Date(leaseMs).toISOString();
     // The most this turn can spend, held until it settles; if this instance is lost it expires after the lease and
@@ -99,23 +108,26 @@ export class ChatTurns {
       throw error;
     }
     const createdAt = now.toISOString();
+    const userMessageId = regenerated?.id ?? ids.user;
     const start: TurnStart = {
       turn: { turnId, expiresAt: leaseUntil },
       messages: [
-        {
-          id: ids.user, conversationId, userId, role: 'user', content: request.content, status: 'complete',
-          createdAt, tokenCount: prepared.userTokens, turnId,
-        },
+        ...(regenerated ? [] : [{
+          id: ids.user, conversationId, userId, role: 'user' as const, content: request.content, status: 'complete' as const,
+          createdAt, tokenCount: prepared.userTokens, turnId, parentId: point.parent?.id ?? null, ...lane,
+        }]),
         {
           id: ids.assistant, conversationId, userId, role: 'assistant', content: '', status: 'streaming',
           createdAt: new Date(now.getTime() + 1).toISOString(), tokenCount: 0, turnId,
-          finishReason: null, model: prepared.model.id, leaseUntil, context: prepared.context,
+          finishReason: null, model: prepared.model.id, leaseUntil, context: prepared.context, parentId: userMessageId, ...lane,
         },
       ],
       idempotency: request.idempotencyKey === undefined ? undefined : {
         key: request.idempotencyKey, conversationId, requestHash: request.requestHash, turnId,
-        userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
+        userMessageId, assistantMessageId: ids.assistant, createdAt,
       },
+      expectedLastSeq: conversation.lastSeq,
+      adopt: point.adopt ?? undefined,
     };
     let begun: TurnStartResult;
     try {
@@ -136,7 +148,7 @@ export class ChatTurns {
       // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
       throw begun.reason === 'key_taken' ? new ConflictError('The first request with this Idempotency-Key is still running.') : new ConflictError();
     }
-    const [userMessage, placeholder] = begun.messages as [Message, Message];
+    const [userMessage, placeholder] = (regenerated ? [regenerated, begun.messages[0]] : begun.messages) as [Message, Message];
 
     const queue = new EventQueue<TurnEvent>();
     queue.push({ type: 'created', userMessage, assistantMessageId: ids.assistant });
@@ -187,26 +199,26 @@ export class ChatTurns {
    * The turn's model, settings and prompt. The history comes from the newest page already read, and from older
    * pages only while what was read could all still be sent (none when the new message alone cannot fit: 413).
    */
-  async #prepare(userId: string, conversation: Conversation, newestPage: Page<Message>, request: TurnRequest): Promise<Prepared> {
-    const { store } = this.#o;
-    const { frame, ...rest } = this.#frame(conversation, request);
+  async #prepare(userId: string, conversation: Conversation, newestPage: Page<Message>, request: TurnRequest, point: BranchPoint): Promise<Prepared> {
+    const { frame, ...rest } = this.#frame(conversation, point.user ? { ...request, content: point.user.content, tokenCount: point.user.tokenCount } : request);
     const plan = planPrompt(frame, rest.tokenizer);
-    const { history, olderSendable } = plan.room < 0 ? { history: [], olderSendable: 0 } : await readHistory(newestPage, {
-      next: (cursor) => store.recentMessages(userId, conversation.id, { limit: OLDER_PAGE_SIZE, cursor }),
-      countSendableBefore: (seq) => store.countSendableBefore(userId, conversation.id, seq),
-    }, plan.room, rest.tokenizer);
+    // Only the branch the turn continues: the newest page narrowed to its path, then the path's older messages.
+    const path = pathHistory(this.#o.store, userId, conversation.id, point.history, newestPage, OLDER_PAGE_SIZE);
+    const { history, olderSendable } = plan.room < 0 ? { history: [], olderSendable: 0 } : await readHistory(path.first, path.source, plan.room, rest.tokenizer);
     const assembled = plan.assemble(history, olderSendable);
-    return { ...rest, conversation, prompt: assembled.messages, context: assembled.context };
+    return { ...rest, conversation, prompt: assembled.messages, context: assembled.context, point, messagesAdded: point.user ? 1 : 2 };
   }
 
   /** The turn's model and settings, and its prompt without the history; refuses settings the model does not allow. */
-  #frame(conversation: Conversation, request: TurnRequest): Omit<Prepared, 'conversation' | 'prompt' | 'context'> & { frame: PromptFrame } {
+  #frame(
+    conversation: Conversation, request: Pick<TurnRequest, 'content' | 'settings'> & { readonly tokenCount?: number },
+  ): Omit<Prepared, 'conversation' | 'prompt' | 'context' | 'point' | 'messagesAdded'> & { frame: PromptFrame } {
     const model = this.#o.conversations.modelOf(conversation);
     checkSettingsForModel(request.settings, model);
     const tokenizer = this.#o.tokenizerFor(model);
     const merged: ConversationSettings = { ...conversation.settings, ...request.settings };
     const maxTokens = Math.min(merged.maxTokens ?? model.defaultMaxTokens, model.maxOutputTokens);
-    const userTokens = contentTokens(tokenizer, request.content);
+    const userTokens = request.tokenCount ?? contentTokens(tokenizer, request.content);
     const settings: GenerationSettings = {
       maxTokens,
       ...(merged.temperature !== undefined ? { temperature: merged.temperature } : {}),
@@ -315,7 +327,7 @@ export class ChatTurns {
     await Promise.all([
       this.#retry('reservation release', () => this.#o.reservations.release(userId, message.turnId, at)),
       this.#retry('conversation totals', () => this.#o.store.finishTurn(userId, conversationId, {
-        turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: 2, updatedAt: at.toISOString(),
+        turnId: message.turnId, usage: usage ?? ZERO, messagesAdded: p.messagesAdded, updatedAt: at.toISOString(),
       })),
     ]);
     return true;
@@ -348,7 +360,9 @@ export class ChatTurns {
       await store.settleMessage(message, entry);
     }
     await store.finishTurn(userId, conversation.id, {
-      turnId, usage: usage ?? ZERO, messagesAdded: stored ? 2 : 1, updatedAt: now.toISOString(),
+      // A lost regeneration added its reply alone: its parent is not this turn's user message.
+      turnId, usage: usage ?? ZERO, updatedAt: now.toISOString(),
+      messagesAdded: !stored ? 1 : stored.parentId === undefined || stored.parentId === turnMessageIds(turnId).user ? 2 : 1,
     });
     await this.#release(userId, turnId);
   }

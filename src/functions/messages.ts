@@ -11,6 +11,9 @@ import { parseWith, queryObject, readJson } from '../http/request.js';
 import { requestSchemas } from '../http/requestSchemas.js';
 import type { postMessageSchema } from '../http/schemas.js';
 import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
+import { messageIdOf } from '../http/messageId.js';
+import type { HttpRequest, InvocationContext } from '@azure/functions';
+import type { StartedTurn } from '../chat/turnTypes.js';
 
 httpRoute('listMessages', {
   route: 'conversations/{conversationId}/messages',
@@ -20,7 +23,7 @@ httpRoute('listMessages', {
     const id = conversationIdOf(request);
     const { listMessagesQuery } = await requestSchemas();
     const query = parseWith(listMessagesQuery, queryObject(request), 'query string');
-    const page = await s.conversations.messages(caller.userId, id, query);
+    const page = await s.conversations.tree.list(caller.userId, id, query);
     const now = s.clock.now();
     return json(200, { items: page.items.map((m) => presentMessage(m, now)), nextCursor: page.nextCursor });
   }),
@@ -76,27 +79,65 @@ httpRoute('postMessage', {
     const raw = await readJson(request, s.config.limits.maxBodyBytes);
     const body = parseWith(await schemaFor(s), raw, 'body');
     const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
-    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey, requestHash });
-    const now = () => s.clock.now();
-
-    if (wantsJson(request.headers.get('accept'))) {
-      const outcome = await turn.outcome;
-      if (outcome.type === 'failed') return problemResponse(outcome.error, context);
-      return json(201, {
-        userMessage: presentMessage(turn.userMessage, now()),
-        assistantMessage: presentMessage(outcome.message, now()),
-        context: outcome.context,
-      });
-    }
-    const frames = sseFrames(turn.events, {
-      pingIntervalMs: s.config.limits.pingIntervalMs,
-      terminal: new Set(['message.completed', 'error']),
-      onBroken: (error) => {
-        context.error('turn stream broke', error);
-        return { event: 'error', data: toProblem(error) };
-      },
-    }, (event) => toSse(event, now));
-    return { status: 200, headers: SSE_HEADERS, body: frames };
+    const { parentId, ...turnBody } = body;
+    const turn = await s.turns.start(caller.userId, id, {
+      ...turnBody, idempotencyKey, requestHash, ...(parentId !== undefined ? { target: { kind: 'send', parentId } } : {}),
+    });
+    return turnResponse(turn, request, context, s);
   }),
 });
+
+httpRoute('getMessage', {
+  route: 'conversations/{conversationId}/messages/{messageId}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: forCaller(async (request, _context, s, caller) => {
+    const id = conversationIdOf(request);
+    const message = await s.conversations.tree.get(caller.userId, id, messageIdOf(request));
+    return json(200, presentMessage(message, s.clock.now()));
+  }),
+});
+
+httpRoute('regenerateMessage', {
+  route: 'conversations/{conversationId}/messages/{messageId}/regenerate',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: forCaller(async (request, context, s, caller): Promise<HttpResponseInit> => {
+    const id = conversationIdOf(request);
+    const messageId = messageIdOf(request);
+    const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
+    const { regenerateSchema } = await requestSchemas();
+    const body = parseWith(regenerateSchema, await readJson(request, s.config.limits.maxBodyBytes), 'body');
+    // The route and the message are part of what a key stands for: the same key on a send or on another message differs.
+    const requestHash = createHash('sha256').update(`regenerate\n${messageId}\n${JSON.stringify(body)}`).digest('base64url');
+    const turn = await s.turns.start(caller.userId, id, {
+      ...body, content: '', idempotencyKey, requestHash, target: { kind: 'regenerate', messageId },
+    });
+    return turnResponse(turn, request, context, s);
+  }),
+});
+
+/** A started turn as the client asked for it: one JSON body once it is stored, or the stream of its events. */
+async function turnResponse(turn: StartedTurn, request: HttpRequest, context: InvocationContext, s: Services): Promise<HttpResponseInit> {
+  const now = () => s.clock.now();
+
+  if (wantsJson(request.headers.get('accept'))) {
+    const outcome = await turn.outcome;
+    if (outcome.type === 'failed') return problemResponse(outcome.error, context);
+    return json(201, {
+      userMessage: presentMessage(turn.userMessage, now()),
+      assistantMessage: presentMessage(outcome.message, now()),
+      context: outcome.context,
+    });
+  }
+  const frames = sseFrames(turn.events, {
+    pingIntervalMs: s.config.limits.pingIntervalMs,
+    terminal: new Set(['message.completed', 'error']),
+    onBroken: (error) => {
+      context.error('turn stream broke', error);
+      return { event: 'error', data: toProblem(error) };
+    },
+  }, (event) => toSse(event, now));
+  return { status: 200, headers: SSE_HEADERS, body: frames };
+}
 

@@ -13,6 +13,7 @@ export function presentConversation(c: Conversation) {
     messageCount: c.messageCount,
     usage: presentUsage(c.usage),
     etag: c.etag,
+    activeLeafId: c.activeLeafId ?? null,
   };
 }
 
@@ -29,7 +30,7 @@ function presentUsage(u: Usage) {
  * The contract's Message. A `streaming` message whose lease has run out belongs to a turn whose instance was
  * lost: it is reported as `incomplete`, with what was saved of it.
  */
-export function presentMessage(m: Message, now: Date = new Date()) {
+export function presentMessage(m: Message & { readonly siblingIds?: readonly string[] }, now: Date = new Date()) {
   const stale = m.status === 'streaming' && m.leaseUntil !== undefined && Date.parse(m.leaseUntil) < now.getTime();
   const status: MessageStatus = stale ? 'incomplete' : m.status;
   return {
@@ -44,6 +45,9 @@ export function presentMessage(m: Message, now: Date = new Date()) {
     ...(m.usage ? { usage: presentUsage(m.usage) } : {}),
     ...(m.model ? { model: m.model } : {}),
     ...(m.error ? { error: m.error } : stale ? { error: { code: 'instance_lost', detail: 'The turn stopped before it finished.' } } : {}),
+    // Undefined only on a message stored before branches that no tree read resolved (its parent is the previous one).
+    ...(m.parentId !== undefined ? { parentId: m.parentId } : {}),
+    ...(m.siblingIds ? { siblingIds: m.siblingIds } : {}),
   };
 }
 

@@ -17,6 +17,9 @@ import { cursorScope, decodeCursor, encodeCursor, unknownCursor } from './cursor
 import type { ConversationDocument, IdempotencyDocument, MessageDocument } from './documents.js';
 import { toConversation, toIdempotencyRecord, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
+import type { MessageLink } from '../chat/ConversationStore.js';
+import { spansTo, type BranchPath, type LaneView } from '../chat/BranchPath.js';
+import * as branches from './branchQueries.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const RECENT_TURNS_KEPT = 32;
@@ -49,6 +52,8 @@ export class CosmosConversationStore implements ConversationStore {
       lastSeq: 0,
       activeTurn: null,
       recentTurns: [],
+      activeLeafId: null,
+      activePath: [],
     };
     const { resource } = await guard(() => this.#container.items.create(doc));
     return toConversation(resource as ConversationDocument);
@@ -81,6 +86,10 @@ export class CosmosConversationStore implements ConversationStore {
       if (changes.title !== undefined) doc.title = changes.title;
       if (changes.systemPrompt !== undefined) doc.systemPrompt = changes.systemPrompt;
       if (changes.settings !== undefined) doc.settings = { ...doc.settings, ...changes.settings };
+      if (changes.activeLeaf !== undefined) {
+        doc.activeLeafId = changes.activeLeaf.id;
+        doc.activePath = [...changes.activeLeaf.path];
+      }
       doc.updatedAt = changes.updatedAt;
     }).then((doc) => toConversation(doc));
   }
@@ -147,6 +156,36 @@ export class CosmosConversationStore implements ConversationStore {
     return doc && doc.type === 'message' ? toMessage(doc) : null;
   }
 
+  async pathMessages(
+    userId: string, conversationId: string, path: BranchPath, page: PageRequest & { readonly order: 'asc' | 'desc' },
+  ): Promise<Page<Message>> {
+    const query = branches.pathQuery(userId, conversationId, path, page.order === 'desc' ? 'DESC' : 'ASC');
+    if (!path.lanes.length) {
+      // No branch (an empty conversation): nothing to query, but a cursor of another list is still refused.
+      decodeCursor(page.cursor, cursorScope(query.query, query.parameters ?? []));
+      return { items: [], nextCursor: null };
+    }
+    const result = await this.#page<MessageDocument>(query, userId, page);
+    return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
+  }
+
+  async countSendableOnPath(userId: string, conversationId: string, path: BranchPath, seq: number): Promise<number> {
+    if (!path.lanes.length) return 0;
+    return branches.countSendableOnPath(this.#container, userId, conversationId, path, seq);
+  }
+
+  childrenOf(userId: string, conversationId: string, parentIds: readonly (string | null)[]): Promise<readonly MessageLink[]> {
+    return branches.childrenOf(this.#container, userId, conversationId, parentIds);
+  }
+
+  originalLaneNeighbour(userId: string, conversationId: string, seq: number, side: 'before' | 'after'): Promise<Message | null> {
+    return branches.originalLaneNeighbour(this.#container, userId, conversationId, seq, side);
+  }
+
+  readLane(userId: string, conversationId: string, branch: string | null, fromSeq: number): Promise<LaneView> {
+    return branches.readLane(this.#container, userId, conversationId, branch, fromSeq);
+  }
+
   async beginTurn(
     userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now: Date = this.#clock.now(),
   ): Promise<TurnStartResult> {
@@ -159,14 +198,20 @@ export class CosmosConversationStore implements ConversationStore {
       if (held && held.turnId !== start.turn.turnId && Date.parse(held.expiresAt) > now.getTime()) {
         return { started: false, reason: 'locked' };
       }
+      if (start.expectedLastSeq !== undefined && doc.lastSeq !== start.expectedLastSeq) return { started: false, reason: 'locked' };
       const messages = start.messages.map((m, i): Message => ({ ...m, seq: doc.lastSeq + 1 + i }));
-      const locked: ConversationDocument = { ...doc, activeTurn: start.turn, lastSeq: doc.lastSeq + messages.length };
+      const leaf = messages.at(-1);
+      const locked: ConversationDocument = {
+        ...doc, activeTurn: start.turn, lastSeq: doc.lastSeq + messages.length,
+        ...(leaf ? { activeLeafId: leaf.id, activePath: spansTo(leaf) } : {}),
+      };
       const writes: BatchWrite[] = [];
       // The key first: a key another request recorded fails the batch before anything else is attempted.
       if (start.idempotency) writes.push({ kind: 'create', body: asJson(idempotencyDocument(userId, start.idempotency)) });
       const lockIndex = writes.length;
       writes.push({ kind: 'replace', body: asJson(locked), ifMatch: doc._etag ?? '', original: asJson(doc) });
       for (const message of messages) writes.push({ kind: 'create', body: asJson(toMessageDocument(message)) });
+      if (start.adopt) writes.push({ kind: 'upsert', body: asJson(toMessageDocument(start.adopt)) });
 
       const outcome = await transactionalBatch(this.#container, userId, writes);
       if (outcome.ok) {
