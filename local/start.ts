@@ -1,6 +1,6 @@
 /**
  * `npm start`: serves the Functions app without Azure Functions Core Tools. Settings come from the environment;
- * without COSMOS_ENDPOINT / PHI_ENDPOINT the app starts the embedded store and the Phi simulator itself.
+ * without COSMOS_ENDPOINT / PHI_ENDPOINT the embedded store and the Phi simulator stand in (buildLocalServices).
  */
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLocalHost, loadFunctionsApp } from './host/index.js';
@@ -18,8 +18,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const registry = await loadFunctionsApp();
-  const { buildServices, useServices } = await import('../src/app.js');
-  const services = await buildServices(config);
+  const [{ useServices }, { buildLocalServices }] = await Promise.all([import('../src/app.js'), import('./localServices.js')]);
+  const services = await buildLocalServices(config);
   useServices(services);
   const host = await createLocalHost({ app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins });
   console.log(`[chat] listening on ${host.url}/api (auth mode ${config.auth.mode}); try: curl ${host.url}/api/health`);

@@ -1,40 +1,26 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { Container } from '@azure/cosmos';
-import type { ChatTurns } from './chat/ChatTurns.js';
-import type { ConversationStore } from './chat/ConversationStore.js';
 import { Conversations } from './chat/Conversations.js';
 import type { ModelSpec } from './chat/modelCatalog.js';
 import { systemClock, type ChatModel, type Clock } from './chat/ports.js';
 import type { ChatTokenizer } from './chat/tokenizer/ChatTokenizer.js';
-import type { TurnReservations } from './chat/TurnReservations.js';
-import type { UsageLedger } from './chat/UsageLedger.js';
-import { loadConfig, type Config } from './config.js';
-import { createCallerResolver, type CallerResolver } from './http/caller.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createCallerResolver } from './http/caller.js';
+import type { Services, ServicesSource } from './Services.js';
 import { openChatContainer } from './store/cosmosContainer.js';
 import { CosmosConversationStore } from './store/CosmosConversationStore.js';
 import { CosmosTurnReservations } from './store/CosmosTurnReservations.js';
 import { CosmosUsageLedger } from './store/CosmosUsageLedger.js';
 
-/** Everything the function handlers use, built once per process. */
-export interface Services {
-  readonly config: Config;
-  readonly clock: Clock;
-  readonly store: ConversationStore;
-  readonly ledger: UsageLedger;
-  readonly reservations: TurnReservations;
-  readonly conversations: Conversations;
-  readonly turns: ChatTurns;
-  readonly model: ChatModel;
-  readonly callers: CallerResolver;
-  /** Stops what this process started for itself (the embedded store or simulator), for tests and `npm start`. */
-  close(): Promise<void>;
-}
+export type { Services, ServicesSource } from './Services.js';
 
 /** Parts a test or the local host may supply instead of the ones the settings describe. */
 export interface ServiceOverrides {
   readonly clock?: Clock;
   readonly container?: Container;
   readonly model?: ChatModel;
+  /** Where the model is served instead of `PHI_ENDPOINT` (the local simulator), over the wire `PHI_API` names. */
+  readonly modelEndpoint?: { readonly url: string; readonly apiKey: string };
 }
 
 let credential: TokenCredential | undefined;
@@ -48,67 +34,60 @@ async function azureCredential(): Promise<TokenCredential> {
   return credential;
 }
 
+/** Why a missing endpoint is an error here: the stand-ins are never part of deployed code. */
+const STAND_INS_ARE_LOCAL = 'required under a Functions host (only npm start and the tests stand in the embedded store and the Phi simulator)';
+
+type Log = (message: string, error?: unknown) => void;
+
+/** The chat container the settings name, or the one handed in. */
+async function chatContainer(config: Config, overrides: ServiceOverrides): Promise<Container> {
+  if (overrides.container) return overrides.container;
+  const { endpoint, key, database } = config.cosmos;
+  if (!endpoint) throw new ConfigError('COSMOS_ENDPOINT', STAND_INS_ARE_LOCAL, '');
+  return openChatContainer({ endpoint, key, database, ...(key ? {} : { credential: await azureCredential() }) });
+}
+
+/** The adapter `PHI_API` names, reaching `PHI_ENDPOINT` or the endpoint handed in. */
+async function chatModel(config: Config, overrides: ServiceOverrides, log: Log): Promise<ChatModel> {
+  if (overrides.model) return overrides.model;
+  const at = overrides.modelEndpoint ?? (config.phi.endpoint ? { url: config.phi.endpoint, apiKey: config.phi.apiKey } : undefined);
+  if (!at) throw new ConfigError('PHI_ENDPOINT', STAND_INS_ARE_LOCAL, '');
+  const { api, deployment } = config.phi;
+  const wire = {
+    endpoint: at.url,
+    ...(at.apiKey ? { apiKey: at.apiKey } : { credential: await azureCredential() }),
+    ...(config.phi.tokenScope ? { tokenScope: config.phi.tokenScope } : {}),
+    firstByteTimeoutMs: config.phi.firstByteTimeoutMs,
+    idleTimeoutMs: config.phi.idleTimeoutMs,
+    retryBudgetMs: config.phi.retryBudgetMs,
+    maxConcurrency: config.phi.maxConcurrency,
+    logger: { warn: (message: string) => log(message) },
+  };
+  // Loaded here, not at import: the model SDKs are the heaviest modules of the app (@azure-rest/ai-inference
+  // ~125-240 ms of the cold start), and registering the functions needs neither.
+  if (api === 'openai') {
+    // loadConfig refuses an openai endpoint without PHI_DEPLOYMENT; the simulator plays the model under its id.
+    const { OpenAIChatModel } = await import('./model/OpenAIChatModel.js');
+    return new OpenAIChatModel({ ...wire, deployment: deployment ?? config.phi.model.id });
+  }
+  const { InferenceChatModel } = await import('./model/InferenceChatModel.js');
+  return new InferenceChatModel({ ...wire, ...(deployment ? { deployment } : {}) });
+}
+
 /**
- * The composition root: the only place that knows every concrete class. Where a setting is absent it starts
- * the embedded Cosmos-protocol server or the Phi simulator in this process, so the app runs with no account.
+ * The composition root: the only place that knows every concrete class. It never starts a stand-in: without
+ * COSMOS_ENDPOINT / PHI_ENDPOINT the store and the model come as overrides (buildLocalServices hands in the
+ * embedded store and the simulator for `npm start`), so deployed code cannot start them.
  */
 export async function buildServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
-  const closers: (() => Promise<void>)[] = [];
   const clock = overrides.clock ?? systemClock;
-  const log = (message: string, error?: unknown) => console.error(`[chat] ${message}`, error instanceof Error ? error.message : (error ?? ''));
-
-  let container = overrides.container;
-  if (!container) {
-    let { endpoint, key } = config.cosmos;
-    if (!endpoint) {
-      const { startEmbeddedCosmos } = await import('../local/embeddedCosmos.js');
-      const embedded = await startEmbeddedCosmos();
-      closers.push(() => embedded.close());
-      ({ endpoint, key } = embedded);
-      console.log(`[chat] COSMOS_ENDPOINT is not set: using the embedded Cosmos-compatible store at ${endpoint}; data lives in memory and is gone when the process stops.`);
-    }
-    container = await openChatContainer({
-      endpoint, key, database: config.cosmos.database, ...(key ? {} : { credential: await azureCredential() }),
-    });
-  }
+  const log: Log = (message, error) => console.error(`[chat] ${message}`, error instanceof Error ? error.message : (error ?? ''));
+  const container = await chatContainer(config, overrides);
+  const model = await chatModel(config, overrides, log);
 
   // Loaded here, not at import: the turn brings in the tokenizers (an 800 KB vocabulary module; the tiktoken ranks
   // load on first use), ~40-70 ms of the cold start that registering the functions does not need.
   const [{ ChatTurns }, { tokenizerFor }] = await Promise.all([import('./chat/ChatTurns.js'), import('./chat/tokenizer/index.js')]);
-
-  let model = overrides.model;
-  if (!model) {
-    let { endpoint, apiKey } = config.phi;
-    const { api, deployment } = config.phi;
-    if (!endpoint) {
-      const { startPhiSimulator } = await import('../local/phiSimulator/startPhiSimulator.js');
-      const simulator = await startPhiSimulator({ modelId: config.phi.model.id, tokenizer: tokenizerFor(config.phi.model.tokenizer) });
-      closers.push(() => simulator.close());
-      endpoint = api === 'openai' ? simulator.openaiUrl : simulator.url;
-      apiKey ??= 'local-simulator';
-      console.log(`[chat] PHI_ENDPOINT is not set: using the bundled Phi simulator at ${endpoint} (${config.phi.model.id}, ${api} wire).`);
-    }
-    const wire = {
-      endpoint,
-      ...(apiKey ? { apiKey } : { credential: await azureCredential() }),
-      ...(config.phi.tokenScope ? { tokenScope: config.phi.tokenScope } : {}),
-      firstByteTimeoutMs: config.phi.firstByteTimeoutMs,
-      idleTimeoutMs: config.phi.idleTimeoutMs,
-      retryBudgetMs: config.phi.retryBudgetMs,
-      maxConcurrency: config.phi.maxConcurrency,
-      logger: { warn: (message: string) => log(message) },
-    };
-    // Loaded here, not at import: the model SDKs are the heaviest modules of the app (@azure-rest/ai-inference
-    // ~125-240 ms of the cold start), and registering the functions needs neither.
-    if (api === 'openai') {
-      // loadConfig refuses an openai endpoint without PHI_DEPLOYMENT; the simulator plays the model under its id.
-      const { OpenAIChatModel } = await import('./model/OpenAIChatModel.js');
-      model = new OpenAIChatModel({ ...wire, deployment: deployment ?? config.phi.model.id });
-    } else {
-      const { InferenceChatModel } = await import('./model/InferenceChatModel.js');
-      model = new InferenceChatModel({ ...wire, ...(deployment ? { deployment } : {}) });
-    }
-  }
 
   const store = new CosmosConversationStore(container, clock);
   const ledger = new CosmosUsageLedger(container);
@@ -126,16 +105,14 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   return {
     config, clock, store, ledger, reservations, conversations, turns, model,
     callers: createCallerResolver(config.auth),
-    close: async () => {
-      for (const close of closers.reverse()) await close();
-    },
+    close: async () => {},
   };
 }
 
 let current: Promise<Services> | undefined;
 
 /** The process's services, built on first use from the environment; a failed build is tried again next time. */
-export function services(): Promise<Services> {
+export const services: ServicesSource = () => {
   if (!current) {
     const building = Promise.resolve().then(() => buildServices(loadConfig()));
     building.catch(() => {
@@ -144,7 +121,7 @@ export function services(): Promise<Services> {
     current = building;
   }
   return current;
-}
+};
 
 /** Whether the process's services exist or are being built (installed by the local host, or built on first use). */
 export function hasServices(): boolean {

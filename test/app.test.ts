@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildLocalServices } from '../local/localServices.js';
 import { buildServices, services, type Services } from '../src/app.js';
 import { DEFAULT_MODEL_ID } from '../src/chat/modelCatalog.js';
 import type { CompletionEvent } from '../src/chat/ports.js';
@@ -10,9 +11,11 @@ import { startTestSimulator } from './support/simulator.js';
 
 describe('services()', () => {
   const saved = { ...process.env };
+  const parts = Promise.all([startTestSimulator(), startTestStore()]);
   afterAll(async () => {
     process.env = saved;
     await (await services()).close();
+    await Promise.all((await parts).map((part) => part.close()));
   });
 
   it('does not keep a failed build: the next call builds again', async () => {
@@ -27,15 +30,32 @@ describe('services()', () => {
     process.env.COSMOS_ENDPOINT = 'https://127.0.0.1:1';
     process.env.COSMOS_KEY = 'test';
     await expect(services()).rejects.toThrow();
+    // Deployed code never starts the embedded store or the simulator: each endpoint missing is one line naming it.
     delete process.env.COSMOS_ENDPOINT;
     delete process.env.COSMOS_KEY;
+    await expect(services()).rejects.toThrow(/^COSMOS_ENDPOINT="" is not valid: required under a Functions host/);
+    const [sim, store] = await parts;
+    process.env.COSMOS_ENDPOINT = store.cosmos.endpoint;
+    process.env.COSMOS_KEY = store.cosmos.key;
+    await expect(services()).rejects.toThrow(/^PHI_ENDPOINT="" is not valid: required under a Functions host/);
+    process.env.PHI_ENDPOINT = sim.url;
+    process.env.PHI_API_KEY = 'k';
     const built = await services();
-    expect(built.config.cosmos.endpoint).toBeUndefined();
+    expect(built.config.cosmos.endpoint).toBe(store.cosmos.endpoint);
     expect(await services()).toBe(built);
   }, 30_000);
+});
 
-  it('with no model settings plays the catalog\'s default model over the OpenAI v1 wire, as npm start does', async () => {
-    const built = await services();
+describe('buildLocalServices: npm start with no Azure settings', () => {
+  let built: Services | undefined;
+  afterAll(async () => {
+    await built?.close();
+  });
+
+  it('stands in the embedded store, and plays the catalog\'s default model over the OpenAI v1 wire', async () => {
+    built = await buildLocalServices(loadConfig({}, { loopbackHost: true }));
+    expect(built.config.cosmos.endpoint).toBeUndefined();
+    await expect(built.store.ping()).resolves.toBeUndefined();
     expect(built.config.phi).toMatchObject({ endpoint: undefined, api: 'openai', model: { id: DEFAULT_MODEL_ID } });
     const events: CompletionEvent[] = [];
     for await (const event of await built.model.stream({ messages: [{ role: 'user', content: 'Hello there.' }], settings: { maxTokens: 16 } })) events.push(event);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
+import { STAND_IN_PORTS } from '../local/standIns.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 
 /** What a deployment always sets: the app refuses to fall back to the embedded store or simulator in Azure. */
@@ -239,11 +240,11 @@ describe('local.settings.sample.json (for func start)', () => {
     expect(missing).toEqual([]);
   });
 
-  it('is a working local configuration as it stands', () => {
+  it('is a working local configuration as it stands: it points at `npm run stand-ins`', () => {
     const config = loadConfig(sample.Values);
     expect(config.auth.mode).toBe('dev');
-    expect(config.phi.endpoint).toBeUndefined();
+    expect(config.phi.endpoint).toBe(`http://127.0.0.1:${STAND_IN_PORTS.simulator}/openai/v1`);
     expect(config.phi.api).toBe('openai');
-    expect(config.cosmos.endpoint).toBeUndefined();
+    expect(config.cosmos.endpoint).toBe(`https://127.0.0.1:${STAND_IN_PORTS.cosmos}`);
   });
 });

@@ -71,8 +71,10 @@ const consoleLogger: LocalHostLogger = {
  * Serves the functions an app registered with `app.http(...)` over plain Node HTTP, the way the
  * Functions host and the Node worker would with `enableHttpStream`: same route templates behind the
  * same prefix, the library's own `HttpRequest`/`HttpResponse`, bodies streamed as produced.
- * Local-only differences: `authLevel` keys are not checked (as with Core Tools), a route that exists
- * for other methods answers 405 (the API contract) instead of the host's 404.
+ * Every request goes to the function whose route serves its method, a catch-all included, so the app's
+ * fallback.ts answers its own 404/405 as in Azure. The host's own problems are only for what no function serves
+ * (a path outside the prefix, a method no route lists): 404, or 405 with `Allow` where routes exist for other
+ * methods (Azure's host says 404). `authLevel` keys are not checked (as with Core Tools).
  */
 export async function createLocalHost(options: LocalHostOptions): Promise<LocalHost> {
   const logger = options.logger ?? consoleLogger;

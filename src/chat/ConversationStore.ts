@@ -88,11 +88,15 @@ export interface DiscardedTurn {
  * Persistence of conversations and messages, always scoped to the caller: every method takes the user id and
  * never returns another user's data. Deleted (or half-deleted) conversations are invisible to every read.
  *
- * Caching: an adapter may remember documents it read or wrote (the Cosmos one keeps the last version of recent
- * conversations), but only as a way to skip a read: every write it makes from memory is conditional on that
- * version's etag, so each method behaves as if it had read the current version, and a stale copy (another
- * instance changed it) costs a retry, never a lost change. `test/support/contracts/` holds the suite every adapter
- * passes.
+ * Caching: an adapter may keep, per instance, the last version it read or wrote of recent conversations, and use
+ * it instead of a read in two places only: {@link beginTurn} when `conversation.etag` is the remembered version's
+ * (the caller has just read it), and the first attempt of {@link finishTurn} (usually the version this instance's
+ * `beginTurn` wrote). Every write made from memory is conditional on that version's etag, so a stale copy (another
+ * instance or request changed the conversation since) costs one refused write and a fresh read, never a lost
+ * change: no result depends on the memory, only the number of round trips on the turn path does (`npm run bench`
+ * counts them). Every other method asks the store. The Cosmos adapter remembers up to 256 conversations per
+ * instance (`src/store/ConversationDocuments.ts`); the in-memory one has nothing to remember.
+ * `test/support/contracts/` holds the suite every adapter passes, with a second instance over the same data.
  */
 export interface ConversationStore {
   createConversation(userId: string, conversation: NewConversation): Promise<Conversation>;

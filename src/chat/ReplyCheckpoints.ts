@@ -10,24 +10,27 @@ export class ReplyCheckpoints {
   readonly #save: (content: string) => Promise<unknown>;
   readonly #intervalMs: number;
   readonly #clock: Clock;
+  readonly #onFailure: (error: unknown) => void;
   #last: number;
   #inFlight: Promise<void> | null = null;
 
-  constructor(save: (content: string) => Promise<unknown>, intervalMs: number, clock: Clock) {
+  /** `onFailure` hears of a save that failed: nothing waits on a checkpoint, the final write stores the whole reply. */
+  constructor(save: (content: string) => Promise<unknown>, intervalMs: number, clock: Clock, onFailure: (error: unknown) => void) {
     this.#save = save;
     this.#intervalMs = intervalMs;
     this.#clock = clock;
+    this.#onFailure = onFailure;
     this.#last = clock.now().getTime();
   }
 
-  /** The reply so far; saved when the interval has passed and no save is running. Failures are left to the final write. */
+  /** The reply so far; saved when the interval has passed and no save is running. Failures go to `onFailure`; the final write stores the reply. */
   offer(content: string): void {
     const now = this.#clock.now().getTime();
     if (this.#inFlight || now - this.#last < this.#intervalMs) return;
     this.#last = now;
     this.#inFlight = this.#save(content).then(
       () => undefined,
-      () => undefined,
+      (error: unknown) => this.#onFailure(error),
     ).finally(() => {
       this.#inFlight = null;
     });

@@ -100,3 +100,23 @@ export interface Page<T> {
 export function isSendable(message: Pick<Message, 'status' | 'content'>): boolean {
   return message.status !== 'failed' && message.content.trim() !== '';
 }
+
+/** What a turn whose instance was lost leaves on its reply: the turn stopped, what was saved of it is kept. */
+export const INSTANCE_LOST: MessageError = { code: 'instance_lost', detail: 'The turn stopped before it finished.' };
+
+/**
+ * A message as it stands at `now`. A `streaming` message is its turn's reply in progress only while its lease runs
+ * (the lease is the conversation lock's, so past it another turn may start): once the lease has passed, or when it
+ * has none, its instance was lost, and it reads as `incomplete` with what was saved of it and `instance_lost` (or
+ * the error it already carries). Every reader of a message (the contract's shape, a replay) sees it through this.
+ */
+export function asSeen(message: Message, now: Date): Message {
+  if (message.status !== 'streaming' || Date.parse(message.leaseUntil ?? '') > now.getTime()) return message;
+  return asLost(message);
+}
+
+/** A `streaming` reply settled as lost: `incomplete`, without its lease, with `instance_lost` unless it has an error. */
+export function asLost(message: Message): Message {
+  const { leaseUntil: _leaseUntil, ...rest } = message;
+  return { ...rest, status: 'incomplete', error: message.error ?? INSTANCE_LOST };
+}

@@ -15,6 +15,14 @@ export function liveReservations(open: readonly Reservation[], now: Date): Reser
 }
 
 /**
+ * The one rule of "remaining quota": what a new turn can still reserve today, limit − spent − reserved, floored at
+ * 0 (null without a limit). A turn is refused exactly when it is 0, and `GET /api/usage` reports it.
+ */
+export function remainingTokens(limit: number | undefined, spentToday: number, reservedTokens: number): number | null {
+  return limit === undefined ? null : Math.max(0, limit - spentToday - reservedTokens);
+}
+
+/**
  * Whether `wanted` may be taken beside `open`, given what the caller has spent today. The order of the checks is
  * the contract's: an id already open is taken (a retried reserve); a turn over the cap is `rate_limited`; then
  * spent + reserved ≥ limit is `quota_exceeded` (so the call that crosses the limit still runs, and a day ends above
@@ -32,8 +40,7 @@ export function decideReservation(
     const soonest = Math.min(...turns.map((r) => Date.parse(r.expiresAt) - now.getTime()));
     return { outcome: { taken: false, reason: 'rate_limited', ...refusal, retryAfterMs: Math.min(soonest, MAX_BUSY_RETRY_MS) }, open: live };
   }
-  const limit = limits.dailyTokenLimit;
-  if (limit !== undefined && spentToday + reservedTokens >= limit) {
+  if (remainingTokens(limits.dailyTokenLimit, spentToday, reservedTokens) === 0) {
     return { outcome: { taken: false, reason: 'quota_exceeded', ...refusal }, open: live };
   }
   return { outcome: { taken: true }, open: [...live, wanted] };

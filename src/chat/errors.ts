@@ -89,3 +89,8 @@ export class UpstreamError extends ChatError {
     super(code, message, {}, retryAfterSeconds);
   }
 }
+
+/** A failure as the turn reports it: one of the closed set, or `internal` for anything unexpected. */
+export function asChatError(error: unknown): ChatError {
+  return error instanceof ChatError ? error : new ChatError('internal', 'The turn failed unexpectedly.');
+}

@@ -19,10 +19,8 @@ export interface TurnRequest {
   readonly target?: TurnTarget | undefined;
   readonly settings?: ConversationSettings | undefined;
   readonly extra?: ExtraParameters | undefined;
-  /** With `requestHash`, makes the POST replayable for 24 h. */
+  /** Makes the POST replayable for 24 h, for the same request (`requestHash`); another request with it is refused. */
   readonly idempotencyKey?: string | undefined;
-  /** A digest of the request body: the same key with another body is refused. */
-  readonly requestHash: string;
 }
 
 /** The turn as the client sees it, in order: created, deltas, then exactly one of completed or failed. */

@@ -25,7 +25,7 @@ httpRoute('createConversation', {
   route: 'conversations',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const { createConversationSchema } = await requestSchemas();
     const body = parseWith(createConversationSchema, await readJson(request, s.config.limits.maxBodyBytes), 'body');
     const conversation = await s.conversations.create(caller.userId, body);
@@ -40,7 +40,7 @@ httpRoute('listConversations', {
   route: 'conversations',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const { listConversationsQuery } = await requestSchemas();
     const query = parseWith(listConversationsQuery, queryObject(request), 'query string');
     const page = await s.conversations.list(caller.userId, { limit: query.limit, cursor: query.cursor });
@@ -52,7 +52,7 @@ httpRoute('getConversation', {
   route: 'conversations/{conversationId}',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const conversation = await s.conversations.get(caller.userId, conversationIdOf(request));
     return json(200, presentConversation(conversation), etagHeader(conversation.etag));
   }),
@@ -62,7 +62,7 @@ httpRoute('updateConversation', {
   route: 'conversations/{conversationId}',
   methods: ['PATCH'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const id = conversationIdOf(request);
     const ifMatch = ifMatchOf(request.headers.get('if-match'));
     const { patchConversationSchema } = await requestSchemas();
@@ -76,7 +76,7 @@ httpRoute('deleteConversation', {
   route: 'conversations/{conversationId}',
   methods: ['DELETE'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     await s.conversations.delete(caller.userId, conversationIdOf(request));
     return { status: 204 };
   }),

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
-import type { HttpResponseInit } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { httpRoute } from '../http/routes.js';
-import type { Services } from '../app.js';
+import { services, type Services } from '../app.js';
 import { ValidationError } from '../chat/errors.js';
-import type { TurnEvent } from '../chat/turnTypes.js';
+import type { StartedTurn, TurnEvent } from '../chat/turnTypes.js';
+import { messageIdOf } from '../http/messageId.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentMessage } from '../http/present.js';
 import { problemResponse, toProblem } from '../http/problem.js';
@@ -11,15 +11,12 @@ import { parseWith, queryObject, readJson } from '../http/request.js';
 import { requestSchemas } from '../http/requestSchemas.js';
 import type { postMessageSchema } from '../http/schemas.js';
 import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
-import { messageIdOf } from '../http/messageId.js';
-import type { HttpRequest, InvocationContext } from '@azure/functions';
-import type { StartedTurn } from '../chat/turnTypes.js';
 
 httpRoute('listMessages', {
   route: 'conversations/{conversationId}/messages',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const id = conversationIdOf(request);
     const { listMessagesQuery } = await requestSchemas();
     const query = parseWith(listMessagesQuery, queryObject(request), 'query string');
@@ -73,15 +70,14 @@ httpRoute('postMessage', {
   route: 'conversations/{conversationId}/messages',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, context, s, caller): Promise<HttpResponseInit> => {
+  handler: forCaller(services, async (request, context, s, caller): Promise<HttpResponseInit> => {
     const id = conversationIdOf(request);
     const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
     const raw = await readJson(request, s.config.limits.maxBodyBytes);
     const body = parseWith(await schemaFor(s), raw, 'body');
-    const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('base64url');
     const { parentId, ...turnBody } = body;
     const turn = await s.turns.start(caller.userId, id, {
-      ...turnBody, idempotencyKey, requestHash, ...(parentId !== undefined ? { target: { kind: 'send', parentId } } : {}),
+      ...turnBody, idempotencyKey, ...(parentId !== undefined ? { target: { kind: 'send', parentId } } : {}),
     });
     return turnResponse(turn, request, context, s);
   }),
@@ -91,7 +87,7 @@ httpRoute('getMessage', {
   route: 'conversations/{conversationId}/messages/{messageId}',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, _context, s, caller) => {
+  handler: forCaller(services, async (request, _context, s, caller) => {
     const id = conversationIdOf(request);
     const message = await s.conversations.tree.get(caller.userId, id, messageIdOf(request));
     return json(200, presentMessage(message, s.clock.now()));
@@ -102,17 +98,13 @@ httpRoute('regenerateMessage', {
   route: 'conversations/{conversationId}/messages/{messageId}/regenerate',
   methods: ['POST'],
   authLevel: 'anonymous',
-  handler: forCaller(async (request, context, s, caller): Promise<HttpResponseInit> => {
+  handler: forCaller(services, async (request, context, s, caller): Promise<HttpResponseInit> => {
     const id = conversationIdOf(request);
     const messageId = messageIdOf(request);
     const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
     const { regenerateSchema } = await requestSchemas();
     const body = parseWith(regenerateSchema, await readJson(request, s.config.limits.maxBodyBytes), 'body');
-    // The route and the message are part of what a key stands for: the same key on a send or on another message differs.
-    const requestHash = createHash('sha256').update(`regenerate\n${messageId}\n${JSON.stringify(body)}`).digest('base64url');
-    const turn = await s.turns.start(caller.userId, id, {
-      ...body, content: '', idempotencyKey, requestHash, target: { kind: 'regenerate', messageId },
-    });
+    const turn = await s.turns.start(caller.userId, id, { ...body, content: '', idempotencyKey, target: { kind: 'regenerate', messageId } });
     return turnResponse(turn, request, context, s);
   }),
 });
@@ -120,7 +112,6 @@ httpRoute('regenerateMessage', {
 /** A started turn as the client asked for it: one JSON body once it is stored, or the stream of its events. */
 async function turnResponse(turn: StartedTurn, request: HttpRequest, context: InvocationContext, s: Services): Promise<HttpResponseInit> {
   const now = () => s.clock.now();
-
   if (wantsJson(request.headers.get('accept'))) {
     const outcome = await turn.outcome;
     if (outcome.type === 'failed') return problemResponse(outcome.error, context);

@@ -1,3 +1,4 @@
+import { services } from '../app.js';
 import { httpRoute } from '../http/routes.js';
 import { forCaller, json } from '../http/endpoint.js';
 
@@ -5,7 +6,7 @@ httpRoute('getModel', {
   route: 'model',
   methods: ['GET'],
   authLevel: 'anonymous',
-  handler: forCaller(async (_request, _context, s) => {
+  handler: forCaller(services, async (_request, _context, s) => {
     const spec = s.config.phi.model;
     const info = await s.model.info();
     return json(200, {

@@ -1,20 +1,20 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { services, type Services } from '../app.js';
 import { NotFoundError } from '../chat/errors.js';
 import type { Caller } from './caller.js';
 import { problemResponse } from './problem.js';
 import { CONVERSATION_ID } from './conversationId.js';
+import type { Services, ServicesSource } from '../Services.js';
 
 export type CallerHandler = (
   request: HttpRequest, context: InvocationContext, services: Services, caller: Caller,
 ) => Promise<HttpResponseInit>;
 
 /**
- * Wraps a handler that acts for a caller: builds the services on first use, resolves the caller once at the
- * edge, and turns every failure into a problem response (a handler that throws while streaming is enabled may
- * otherwise send nothing at all).
+ * Wraps a handler that acts for a caller: takes the services from the source the function file hands in (the
+ * composition root's, built on first use), resolves the caller once at the edge, and turns every failure into a
+ * problem response (a handler that throws while streaming is enabled may otherwise send nothing at all).
  */
-export function forCaller(handler: CallerHandler): HttpHandler {
+export function forCaller(services: ServicesSource, handler: CallerHandler): HttpHandler {
   return async (request, context) => {
     try {
       const built = await services();

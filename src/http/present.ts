@@ -1,4 +1,4 @@
-import type { Conversation, Message, MessageStatus, Usage } from '../chat/conversation.js';
+import { asSeen, type Conversation, type Message, type Usage } from '../chat/conversation.js';
 
 /** The contract's Conversation: no partition key, lock or sequence bookkeeping. */
 export function presentConversation(c: Conversation) {
@@ -26,28 +26,24 @@ function presentUsage(u: Usage) {
   };
 }
 
-/**
- * The contract's Message. A `streaming` message whose lease has run out belongs to a turn whose instance was
- * lost: it is reported as `incomplete`, with what was saved of it.
- */
-export function presentMessage(m: Message & { readonly siblingIds?: readonly string[] }, now: Date = new Date()) {
-  const stale = m.status === 'streaming' && m.leaseUntil !== undefined && Date.parse(m.leaseUntil) < now.getTime();
-  const status: MessageStatus = stale ? 'incomplete' : m.status;
+/** The contract's Message, as it stands at `now` (`asSeen`: a lost turn's reply reads as `incomplete`). */
+export function presentMessage(message: Message & { readonly siblingIds?: readonly string[] }, now: Date = new Date()) {
+  const m = asSeen(message, now);
   return {
     id: m.id,
     conversationId: m.conversationId,
     role: m.role,
     content: m.content,
-    status,
+    status: m.status,
     createdAt: m.createdAt,
     tokenCount: m.tokenCount,
     ...(m.role === 'assistant' ? { finishReason: m.finishReason ?? null } : {}),
     ...(m.usage ? { usage: presentUsage(m.usage) } : {}),
     ...(m.model ? { model: m.model } : {}),
-    ...(m.error ? { error: m.error } : stale ? { error: { code: 'instance_lost', detail: 'The turn stopped before it finished.' } } : {}),
+    ...(m.error ? { error: m.error } : {}),
     // Undefined only on a message stored before branches that no tree read resolved (its parent is the previous one).
     ...(m.parentId !== undefined ? { parentId: m.parentId } : {}),
-    ...(m.siblingIds ? { siblingIds: m.siblingIds } : {}),
+    ...(message.siblingIds ? { siblingIds: message.siblingIds } : {}),
   };
 }
 

@@ -2,7 +2,8 @@ import type { Container } from '@azure/cosmos';
 import { decideReservation, liveReservations, releaseReservation } from '../chat/decideReservation.js';
 import { StoreUnavailableError } from '../chat/errors.js';
 import type { Reservation, ReservationLimits, ReservationOutcome, TurnReservations } from '../chat/TurnReservations.js';
-import { cosmosStatus, guard } from './cosmosErrors.js';
+import { cosmosStatus, toChatError } from './cosmosErrors.js';
+import { AGAIN, optimistically } from './optimistically.js';
 import { readItem } from './readItem.js';
 
 /** The caller's calls in flight: one small document in the caller's partition, changed only under its etag. */
@@ -25,8 +26,6 @@ interface Pending {
 }
 
 const IN_FLIGHT_ID = 'inFlight';
-/** Conditional writes tried per group before giving up (`contended` for a reserve, an error for a release). */
-const ATTEMPTS = 8;
 const BASE_BACKOFF_MS = 8;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,11 +100,11 @@ export class CosmosTurnReservations implements TurnReservations {
   }
 
   /**
-   * One conditional write for the whole group, retried on a concurrent change; null when every attempt met one
-   * (the group's reserves are then `contended`, its releases rejected).
+   * One conditional write for the whole group, retried with jittered backoff on a concurrent change; null when
+   * every attempt met one (the group's reserves are then `contended`, its releases rejected).
    */
   async #apply(userId: string, operations: readonly Operation[]): Promise<ReservationOutcome[] | null> {
-    for (let attempt = 0; attempt < ATTEMPTS; attempt += 1) {
+    return optimistically(async (attempt) => {
       if (attempt > 0) await sleep(BASE_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random()));
       const doc = await this.#read(userId);
       const spent = new Map<string, Promise<number>>();
@@ -131,9 +130,8 @@ export class CosmosTurnReservations implements TurnReservations {
       // entries are dropped with the next write that has a reason to happen.
       const now = operations[operations.length - 1]!.now;
       if (sameIds(liveReservations(before, now), open)) return outcomes;
-      if (await this.#write(userId, doc, [...open])) return outcomes;
-    }
-    return null;
+      return (await this.#write(userId, doc, [...open])) ? outcomes : AGAIN;
+    }, () => null);
   }
 
   #read(userId: string): Promise<InFlightDocument | null> {
@@ -156,7 +154,7 @@ export class CosmosTurnReservations implements TurnReservations {
     } catch (error) {
       const status = cosmosStatus(error);
       if (status === 412 || status === 409 || status === 404) return false;
-      return guard(() => Promise.reject(error));
+      throw toChatError(error);
     }
   }
 }

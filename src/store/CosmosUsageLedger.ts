@@ -1,6 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import type { DayUsage, UsageEntry, UsageLedger } from '../chat/UsageLedger.js';
-import { cosmosStatus, guard } from './cosmosErrors.js';
+import { cosmosStatus, toChatError } from './cosmosErrors.js';
 import { queryPartition } from './cosmosQuery.js';
 import { usageTurnDocument } from './documents.js';
 
@@ -17,7 +17,7 @@ interface UsageRow {
 
 /**
  * The usage ledger in the chat container: one document per turn that used tokens (`usageTurnDocument`; a turn's
- * final message is stored in the same batch, see CosmosConversationStore.settleMessage). Recording a turn is one create, which cannot conflict with another
+ * final message is stored in the same batch, see CosmosConversations.settleMessage). Recording a turn is one create, which cannot conflict with another
  * turn's: nothing is read, nothing is replaced, so no burst of concurrent turns can make it give up. Totals are
  * computed from the turn documents when asked (a SUM for the quota check, a range query for `GET /api/usage`), so
  * they always equal them. Earlier versions also kept a `usageDay` document per day, replaced under an etag; those
@@ -45,7 +45,7 @@ export class CosmosUsageLedger implements UsageLedger {
     } catch (error) {
       // Already there: this turn was recorded before (a retried settle whose first answer was lost, a replay).
       if (cosmosStatus(error) === 409) return;
-      await guard(() => Promise.reject(error));
+      throw toChatError(error);
     }
   }
 

@@ -71,3 +71,8 @@ async function undoLanded(
     throw new StoreUnavailableError('A failed batch could not be undone: the store is not atomic and is failing.', failure);
   }
 }
+
+/** A document as a batch body (the SDK types bodies as JSON; documents are plain JSON objects). */
+export function asJson(document: object): JSONObject {
+  return document as unknown as JSONObject;
+}

@@ -1,5 +1,5 @@
 import type { Container, ItemDefinition } from '@azure/cosmos';
-import { cosmosStatus, guard } from './cosmosErrors.js';
+import { cosmosStatus, toChatError } from './cosmosErrors.js';
 
 /** A point read in the caller's partition: the document, null when it does not exist, else the store's error. */
 export async function readItem<T extends ItemDefinition>(container: Container, id: string, userId: string): Promise<T | null> {
@@ -8,6 +8,6 @@ export async function readItem<T extends ItemDefinition>(container: Container, i
     return resource ?? null;
   } catch (error) {
     if (cosmosStatus(error) === 404) return null;
-    return guard(() => Promise.reject(error));
+    throw toChatError(error);
   }
 }

@@ -50,7 +50,7 @@ function setup(limits: { daily?: number; concurrent?: number } = {}): Setup {
   return { user, turns, store, ledger, model, clock, conversation: async () => (await conversations.create(user, {})).id };
 }
 
-const request = (fields: Partial<TurnRequest> = {}): TurnRequest => ({ content: 'Hi there', requestHash: 'body-a', ...fields });
+const request = (fields: Partial<TurnRequest> = {}): TurnRequest => ({ content: 'Hi there', ...fields });
 
 async function refusal(turn: Promise<StartedTurn>): Promise<ChatError> {
   const error: unknown = await turn.then(() => new Error('the turn started'), (e: unknown) => e);
@@ -204,13 +204,26 @@ describe('idempotency', () => {
   it('refuses the key with another body (idempotency_key_reused), while its turn runs and after it finished', async () => {
     const s = setup();
     const { id, running, open } = await aRunningTurn(s, { idempotencyKey: 'k' });
-    const other = request({ idempotencyKey: 'k', content: 'something else', requestHash: 'body-b' });
+    const other = request({ idempotencyKey: 'k', content: 'something else' });
     expect((await refusal(s.turns.start(s.user, id, other))).code).toBe('idempotency_key_reused');
     // The same body while it runs: not a second turn, and not yet its replay.
     const early = await refusal(s.turns.start(s.user, id, request({ idempotencyKey: 'k' })));
     expect([early.code, early.message]).toEqual(['conversation_busy', 'The first request with this Idempotency-Key is still running.']);
     open();
     await running.outcome;
+    expect((await refusal(s.turns.start(s.user, id, other))).code).toBe('idempotency_key_reused');
+    expect(await stored(s, id)).toEqual({ messages: 2, messageCount: 2 });
+  });
+
+  it('hashes the request itself: the same fields in another order replay the turn, one other setting is refused', async () => {
+    const s = setup();
+    const id = await s.conversation();
+    s.model.next({});
+    const sent = request({ idempotencyKey: 'hashed', settings: { temperature: 0.5, maxTokens: 50 } });
+    const first = await completed(s.turns.start(s.user, id, sent));
+    const reordered: TurnRequest = { settings: { maxTokens: 50, temperature: 0.5 }, idempotencyKey: 'hashed', content: sent.content };
+    expect((await completed(s.turns.start(s.user, id, reordered))).message).toEqual(first.message);
+    const other = request({ idempotencyKey: 'hashed', settings: { temperature: 0.5, maxTokens: 51 } });
     expect((await refusal(s.turns.start(s.user, id, other))).code).toBe('idempotency_key_reused');
     expect(await stored(s, id)).toEqual({ messages: 2, messageCount: 2 });
   });

@@ -18,6 +18,9 @@ describe('ReplyCheckpoints', () => {
       }),
       100,
       clock,
+      (error) => {
+        throw error;
+      },
     );
     checkpoints.offer('a');
     expect(saved).toEqual([]);
@@ -40,13 +43,14 @@ describe('ReplyCheckpoints', () => {
     expect(saved).toEqual(['ab', 'abcd']);
   });
 
-  it('swallows a failed save (the final write reports) and saves again later', async () => {
+  it('reports a failed save to onFailure without failing the turn (the final write stores the reply) and saves again later', async () => {
     const { clock, advance } = manualClock();
     let calls = 0;
+    const failures: unknown[] = [];
     const checkpoints = new ReplyCheckpoints(async () => {
       calls += 1;
       throw new Error('store down');
-    }, 10, clock);
+    }, 10, clock, (error) => failures.push(error));
     advance(10);
     checkpoints.offer('x');
     await checkpoints.settled();
@@ -54,5 +58,6 @@ describe('ReplyCheckpoints', () => {
     checkpoints.offer('xy');
     await checkpoints.settled();
     expect(calls).toBe(2);
+    expect(failures.map((e) => (e as Error).message)).toEqual(['store down', 'store down']);
   });
 });

@@ -37,6 +37,16 @@ describe('the fallback function (what Azure would otherwise answer with an empty
     expect(res.body).toMatchObject({ status: 405, code: 'method_not_allowed' });
   });
 
+  it('is the one 404/405 under the prefix: the local host answers itself only where no function can', async () => {
+    // Each answer's detail says who wrote it: fallback.ts, or the local host's own problem.
+    expect((await call(t.api, 'GET', '/nothing-here')).body).toMatchObject({ status: 404, detail: 'No such route.' });
+    expect((await call(t.api, 'HEAD', '/conversations/a/b')).status).toBe(404);
+    expect((await call(t.api, 'PUT', '/conversations/c_whatever')).body).toMatchObject({ status: 405, detail: 'This route serves GET, PATCH, DELETE.' });
+    // Outside the `api` prefix no function is reached, in Azure either (its host answers an empty 404 there).
+    const outside = await call(t.host.url, 'GET', '/nothing-here');
+    expect(outside.body).toMatchObject({ status: 404, code: 'not_found', detail: 'No route matches GET /nothing-here.' });
+  });
+
   it('is what the Functions host calls with the captured path, registered as a catch-all', async () => {
     const registry = await loadFunctionsApp({ mainGlob: 'src/functions/*.ts' });
     const fallback = registry.httpFunctions.find((f) => f.name === 'fallback');

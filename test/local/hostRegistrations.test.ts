@@ -13,12 +13,11 @@ describe('registrations captured through the @azure/functions-core stand-in', ()
       { name: 'echo', route: 'echo', methods: ['POST', 'GET'], authLevel: 'anonymous' },
       { name: 'files', route: 'files/{*path}', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'flood', route: 'flood', methods: ['GET'], authLevel: 'anonymous' },
-      { name: 'getItem', route: 'items/{id:int}', methods: ['GET', 'PUT'], authLevel: 'anonymous' },
-      { name: 'itemsByName', route: 'items/{name:alpha}', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'getItem', route: 'items/{id}', methods: ['GET', 'PUT'], authLevel: 'anonymous' },
       { name: 'newItem', route: 'items/new', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'nothing', route: 'nothing', methods: ['DELETE'], authLevel: 'anonymous' },
       { name: 'stream', route: 'stream', methods: ['GET'], authLevel: 'anonymous' },
-      { name: 'things', route: 'things/{name?}', methods: ['GET'], authLevel: 'function' },
+      { name: 'things', route: 'things/{*name}', methods: ['GET'], authLevel: 'function' },
       { name: 'throws', route: 'throws', methods: ['GET'], authLevel: 'anonymous' },
     ]);
     expect(app.otherFunctions).toEqual([]);

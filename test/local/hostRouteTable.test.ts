@@ -18,34 +18,17 @@ describe('route templates', () => {
     expect(parseRouteTemplate('items/{id}').match('items/a/b')).toBeNull();
   });
 
-  it('handles optional parameters, defaults and catch-alls', () => {
-    const optional = parseRouteTemplate('things/{name?}');
-    expect(optional.match('things')).toEqual({});
-    expect(optional.match('things/x')).toEqual({ name: 'x' });
-    expect(parseRouteTemplate('page/{n=1}').match('page')).toEqual({ n: '1' });
-    const catchAll = parseRouteTemplate('files/{**path}');
+  it('handles catch-alls, empty or not', () => {
+    const catchAll = parseRouteTemplate('files/{*path}');
     expect(catchAll.match('files')).toEqual({});
     expect(catchAll.match('files/a/b/c.txt')).toEqual({ path: 'a/b/c.txt' });
   });
 
-  it('applies constraints', () => {
-    expect(parseRouteTemplate('{id:int}').match('-12')).toEqual({ id: '-12' });
-    expect(parseRouteTemplate('{id:int}').match('2147483648')).toBeNull();
-    expect(parseRouteTemplate('{id:long}').match('2147483648')).toEqual({ id: '2147483648' });
-    expect(parseRouteTemplate('{id:alpha}').match('abC')).toEqual({ id: 'abC' });
-    expect(parseRouteTemplate('{id:alpha}').match('ab1')).toBeNull();
-    const guid = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
-    expect(parseRouteTemplate('{id:guid}').match(guid)).toEqual({ id: guid });
-    expect(parseRouteTemplate('{id:guid}').match('3f2504e0')).toBeNull();
-    expect(parseRouteTemplate('{id:int:range(1,10)}').match('10')).toEqual({ id: '10' });
-    expect(parseRouteTemplate('{id:int:range(1,10)}').match('11')).toBeNull();
-    expect(parseRouteTemplate('{code:regex(^[a-z]{{2}}\\d$)}').match('AB7')).toEqual({ code: 'AB7' });
-    expect(parseRouteTemplate('{code:regex(^[a-z]{{2}}\\d$)}').match('ABC7')).toBeNull();
-    expect(parseRouteTemplate('{s:minlength(2):maxlength(3)}').match('abcd')).toBeNull();
-  });
-
   it('refuses templates it cannot honour', () => {
-    expect(() => parseRouteTemplate('{id:weird}')).toThrow(/unsupported route constraint/);
+    // Only what the app writes: a constraint, an optional parameter, a default or a complex segment fails at registration.
+    for (const template of ['{id:weird}', '{id:int}', 'things/{name?}', 'page/{n=1}', 'files/{**path}', '{a}.{b}', 'x{{y}}']) {
+      expect(() => parseRouteTemplate(template), template).toThrow(/unsupported segment .*only literals, \{name\} and a final \{\*rest\}/);
+    }
     expect(() => parseRouteTemplate('{*rest}/x')).toThrow(/catch-all/);
     expect(() => parseRouteTemplate('{a}/{A}')).toThrow(/twice/);
     expect(() => parseRouteTemplate('x/{id')).toThrow(/unclosed/);
@@ -57,15 +40,15 @@ describe('route table', () => {
     [
       registration('catchAll', 'items/{*rest}'),
       registration('byId', 'items/{id}', ['GET', 'PATCH']),
-      registration('byNumber', 'items/{id:int}', ['DELETE']),
+      registration('byNumber', 'items/{number}', ['DELETE']),
       registration('create', 'items/new', ['POST']),
     ],
     '/api/',
   );
 
-  it('prefers literals, then constrained parameters, then parameters, then catch-alls', () => {
+  it('prefers literals, then parameters, then catch-alls; among equals, the first that serves the method', () => {
     expect(table.resolve('POST', '/api/items/new')).toMatchObject({ registration: { name: 'create' } });
-    expect(table.resolve('DELETE', '/api/items/5')).toMatchObject({ registration: { name: 'byNumber' } });
+    expect(table.resolve('DELETE', '/api/items/5')).toMatchObject({ registration: { name: 'byNumber' }, params: { number: '5' } });
     expect(table.resolve('get', '/api/items/5')).toMatchObject({ registration: { name: 'byId' }, params: { id: '5' } });
     expect(table.resolve('GET', '/api/items/a/b')).toMatchObject({ registration: { name: 'catchAll' }, params: { rest: 'a/b' } });
   });

@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UsageEntry } from '../../src/chat/UsageLedger.js';
 import { newId } from '../../src/chat/ids.js';
+import { StoreUnavailableError } from '../../src/chat/errors.js';
+import { toProblem } from '../../src/http/problem.js';
+import { openChatContainer } from '../../src/store/cosmosContainer.js';
 import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
+import { startTcpProxy } from '../support/tcpProxy.js';
 
 /** The Cosmos ledger's turn documents and legacy day totals; the port-level promises are in `storeContracts.test.ts`. */
 let s: TestStore;
@@ -75,6 +79,29 @@ describe('CosmosUsageLedger', () => {
       { date: DAY, promptTokens: 28, completionTokens: 2, totalTokens: 30, requests: 2 },
     ]);
     expect(await ledger.tokensOn(user, DAY)).toBe(30);
+  });
+
+  it('fails as the closed error set says when the store is gone (store_unavailable, a 503 problem), and records the turn once it is back', async () => {
+    const user = 'ledger-store-gone';
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(s.cosmos.endpoint).port) });
+    try {
+      const container = await openChatContainer({ endpoint: `https://127.0.0.1:${proxy.port}`, key: s.cosmos.key, database: s.container.database.id });
+      const ledger = new CosmosUsageLedger(container);
+      const e = entry(40);
+      await proxy.cut();
+      for (const attempt of [() => ledger.record(user, e), () => ledger.tokensOn(user, DAY), () => ledger.days(user, DAY, DAY)]) {
+        const error: unknown = await attempt().then(() => null, (failure: unknown) => failure);
+        expect(error).toBeInstanceOf(StoreUnavailableError);
+        expect(toProblem(error)).toMatchObject({ status: 503, code: 'store_unavailable' });
+      }
+      await proxy.restore();
+      await ledger.record(user, e);
+      await ledger.record(user, e);
+      expect(await ledger.tokensOn(user, DAY)).toBe(41);
+      expect(await turnDocuments(user)).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('keeps what a conversation spent after the conversation is deleted', async () => {

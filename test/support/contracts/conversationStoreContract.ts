@@ -195,6 +195,43 @@ export function describeConversationStoreContract(name: string, makeStore: (cloc
       expect(now).toMatchObject({ title: 'renamed mid-turn', activeTurn: null, messageCount: 2, usage: { totalTokens: 7 } });
     });
 
+    it('refuses a turn whose caller read the conversation before another instance locked it, and writes nothing of it', async () => {
+      const { user, c, s } = await fresh();
+      // This instance has just read the version the caller holds; the other one then takes the lock.
+      const read = (await s.getConversation(user, c.id))!;
+      const other = turnStart(user, c.id);
+      expect((await fixture!.otherInstance().beginTurn(user, read, other)).started).toBe(true);
+      const late = turnStart(user, c.id, 'late-key');
+      expect(await s.beginTurn(user, read, late)).toEqual({ started: false, reason: 'locked' });
+      expect((await allMessages(user, c.id)).map((m) => m.turnId)).toEqual([other.turn.turnId, other.turn.turnId]);
+      expect(await s.getIdempotencyRecord(user, c.id, 'late-key')).toBeNull();
+      expect((await s.getConversation(user, c.id))?.activeTurn).toEqual(other.turn);
+    });
+
+    it('counts a lost turn once when it finishes late on its own instance after another took over its lock, and keeps the new lock', async () => {
+      const { user, c, s } = await fresh();
+      const lost = turnStart(user, c.id, undefined, 1_000);
+      expect((await s.beginTurn(user, c, lost)).started).toBe(true);
+      clock.advance(2_000);
+      const other = fixture!.otherInstance();
+      const next = turnStart(user, c.id);
+      expect((await other.beginTurn(user, (await other.getConversation(user, c.id))!, next)).started).toBe(true);
+      const outcome = { turnId: lost.turn.turnId, usage: { promptTokens: 2, completionTokens: 3, totalTokens: 5 }, messagesAdded: 2, updatedAt: clock.now().toISOString() };
+      await s.finishTurn(user, c.id, outcome);
+      await s.finishTurn(user, c.id, outcome);
+      expect(await other.getConversation(user, c.id)).toMatchObject({ activeTurn: next.turn, messageCount: 2, usage: { totalTokens: 5 }, lastSeq: 4 });
+    });
+
+    it('finishes a turn of a conversation that is gone (deleted with no turn holding it, or never there) without writing anything', async () => {
+      const { user, c, s } = await fresh();
+      expect(await s.deleteConversation(user, c.id)).toBe(true);
+      const outcome = { turnId: newId('t'), usage: ZERO, messagesAdded: 2, updatedAt: clock.now().toISOString() };
+      await expect(s.finishTurn(user, c.id, outcome)).resolves.toBeUndefined();
+      await expect(s.finishTurn(user, newId('c'), outcome)).resolves.toBeUndefined();
+      expect(await s.getConversation(user, c.id)).toBeNull();
+      expect((await s.listConversations(user, { limit: 10 })).items).toEqual([]);
+    });
+
     it('takes over a lock whose turn has expired, but not a live one; the late finish of the lost turn leaves the new lock', async () => {
       const { user, c, s } = await fresh();
       const lost = turnStart(user, c.id, undefined, 1_000);

@@ -1,0 +1,153 @@
+import type { Container, SqlQuerySpec } from '@azure/cosmos';
+import type { Conversation, Message, Page } from '../chat/conversation.js';
+import { ZERO_USAGE } from '../chat/conversation.js';
+import type { ConversationChanges, ConversationStore, NewConversation, PageRequest } from '../chat/ConversationStore.js';
+import { NotFoundError, StoreUnavailableError } from '../chat/errors.js';
+import type { UsageEntry } from '../chat/UsageLedger.js';
+import { asJson, transactionalBatch } from './cosmosBatch.js';
+import { guard } from './cosmosErrors.js';
+import { queryPartition } from './cosmosQuery.js';
+import type { ConversationDocuments } from './ConversationDocuments.js';
+import type { ConversationDocument, MessageDocument } from './documents.js';
+import { toConversation, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
+import { pageQuery } from './pageQuery.js';
+import { readItem } from './readItem.js';
+
+/** The part of the port that reads and writes conversations and messages as such, outside a turn's lock. */
+export type ConversationsAndMessages = Pick<
+  ConversationStore,
+  | 'createConversation' | 'getConversation' | 'listConversations' | 'updateConversation' | 'listMessages'
+  | 'recentMessages' | 'countSendableBefore' | 'getMessage' | 'putMessage' | 'settleMessage'
+>;
+
+/**
+ * Conversations and messages: CRUD, pages and counts. Kept apart from the turn lock and the delete because these
+ * are the routes' plain reads and writes; a conversation read here is remembered by `documents`, which is what lets
+ * a turn that follows take its lock without reading again.
+ */
+export class CosmosConversations implements ConversationsAndMessages {
+  readonly #container: Container;
+  readonly #documents: ConversationDocuments;
+
+  constructor(container: Container, documents: ConversationDocuments) {
+    this.#container = container;
+    this.#documents = documents;
+  }
+
+  async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
+    const doc: ConversationDocument = {
+      ...input, userId, type: 'conversation', updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0,
+      activeTurn: null, recentTurns: [], activeLeafId: null, activePath: [],
+    };
+    const { resource } = await guard(() => this.#container.items.create(doc));
+    return toConversation(resource as ConversationDocument);
+  }
+
+  async getConversation(userId: string, conversationId: string): Promise<Conversation | null> {
+    const doc = await this.#documents.read(userId, conversationId);
+    return doc && !doc.deletedAt ? toConversation(doc) : null;
+  }
+
+  async listConversations(userId: string, page: PageRequest): Promise<Page<Conversation>> {
+    const query = {
+      query:
+        'SELECT * FROM c WHERE c.userId = @userId AND c.type = "conversation" AND NOT IS_DEFINED(c.deletedAt) ' +
+        // The equality filter's field leads the ORDER BY so the (type, updatedAt DESC) composite index serves it.
+        'ORDER BY c.type ASC, c.updatedAt DESC',
+      parameters: [{ name: '@userId', value: userId }],
+    };
+    const result = await pageQuery<ConversationDocument>(this.#container, query, userId, page);
+    return { items: result.items.map(toConversation), nextCursor: result.nextCursor };
+  }
+
+  async updateConversation(
+    userId: string, conversationId: string, changes: ConversationChanges, ifMatch?: string,
+  ): Promise<Conversation> {
+    const doc = await this.#documents.modify(userId, conversationId, (d) => {
+      if (changes.title !== undefined) d.title = changes.title;
+      if (changes.systemPrompt !== undefined) d.systemPrompt = changes.systemPrompt;
+      if (changes.settings !== undefined) d.settings = { ...d.settings, ...changes.settings };
+      if (changes.activeLeaf !== undefined) {
+        d.activeLeafId = changes.activeLeaf.id;
+        d.activePath = [...changes.activeLeaf.path];
+      }
+      d.updatedAt = changes.updatedAt;
+    }, { ifMatch });
+    return toConversation(doc);
+  }
+
+  async listMessages(
+    userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' },
+  ): Promise<Page<Message>> {
+    const [conversation, result] = await Promise.all([
+      this.getConversation(userId, conversationId),
+      pageQuery<MessageDocument>(this.#container, messagesQuery(userId, conversationId, page.order === 'desc' ? 'DESC' : 'ASC'), userId, page),
+    ]);
+    if (!conversation) throw new NotFoundError('No such conversation.');
+    return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
+  }
+
+  async recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>> {
+    const result = await pageQuery<MessageDocument>(this.#container, messagesQuery(userId, conversationId, 'DESC'), userId, page);
+    return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
+  }
+
+  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
+    const older = 'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId AND c.seq < @seq ';
+    // Two queries, so the first stays answerable from the index alone (an OR with the second would make Cosmos load
+    // every older document). The second finds only messages written before the flag existed, judged as isSendable
+    // judges them; IS_DEFINED is served by the range index, so it costs little once every message has the flag.
+    const counts = await Promise.all([
+      queryPartition<number>(this.#container, userId, `${older}AND c.sendable = true`, { conversationId, seq }),
+      queryPartition<number>(
+        this.#container, userId,
+        `${older}AND NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0`,
+        { conversationId, seq },
+      ),
+    ]);
+    return counts.flat().reduce((sum, n) => sum + n, 0);
+  }
+
+  async getMessage(userId: string, messageId: string): Promise<Message | null> {
+    const doc = await readItem<MessageDocument>(this.#container, messageId, userId);
+    return doc && doc.type === 'message' ? toMessage(doc) : null;
+  }
+
+  async putMessage(message: Message): Promise<Message> {
+    const { resource } = await guard(() => this.#container.items.upsert(toMessageDocument(message)));
+    return toMessage(resource as unknown as MessageDocument);
+  }
+
+  async settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
+    if (!usage) {
+      await this.putMessage(message);
+      return;
+    }
+    // One partition (the caller's): the ledger's document and the message, all or none; the upsert last (see BatchWrite).
+    const outcome = await transactionalBatch(this.#container, message.userId, [
+      { kind: 'create', body: asJson(usageTurnDocument(message.userId, usage)) },
+      { kind: 'upsert', body: asJson(toMessageDocument(message)) },
+    ]);
+    if (outcome.ok) return;
+    // Recorded before (an attempt whose answer was lost, or the recovery of a lost turn): the message alone.
+    if (outcome.failedIndex === 0 && outcome.status === 409) {
+      await this.putMessage(message);
+      return;
+    }
+    throw new StoreUnavailableError(`The reply and its usage could not be stored (status ${outcome.status}).`);
+  }
+}
+
+function messagesQuery(userId: string, conversationId: string, direction: 'ASC' | 'DESC'): SqlQuerySpec {
+  return {
+    query:
+      'SELECT * FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId ' +
+      // Equality fields first: only then can Cosmos serve filter and order from the (type, conversationId, seq)
+      // composite index instead of walking the partition's whole seq index.
+      `ORDER BY c.type ASC, c.conversationId ASC, c.seq ${direction}`,
+    parameters: [
+      { name: '@userId', value: userId },
+      { name: '@conversationId', value: conversationId },
+    ],
+  };
+}
