@@ -109,8 +109,6 @@ export interface ConversationStore {
   listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;
   /** A page of a conversation's messages, newest first, for building the prompt (the conversation is not checked). */
   recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>>;
-  /** How many of the conversation's messages numbered below `seq` would be sent to the model (`isSendable`). */
-  countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number>;
   getMessage(userId: string, messageId: string): Promise<Message | null>;
   /** A page of the messages on `path` (see BranchPath), by `seq` in `order`; the conversation is not checked. */
   pathMessages(userId: string, conversationId: string, path: BranchPath, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;

@@ -1,5 +1,5 @@
 import type { Clock } from './ports.js';
-import type { Conversation, ConversationSettings, Message, Page } from './conversation.js';
+import type { Conversation, ConversationSettings, Page } from './conversation.js';
 import type { ConversationStore, PageRequest } from './ConversationStore.js';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors.js';
 import { MessageTree } from './MessageTree.js';
@@ -112,10 +112,6 @@ export class Conversations {
 
   async delete(userId: string, conversationId: string): Promise<void> {
     if (!(await this.#store.deleteConversation(userId, conversationId))) throw new NotFoundError('No such conversation.');
-  }
-
-  messages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>> {
-    return this.#store.listMessages(userId, conversationId, page);
   }
 
   /** The catalog entry of a stored conversation's model (a model no longer served still has its spec). */

@@ -65,10 +65,6 @@ export class CosmosConversationStore implements ConversationStore {
     return this.#conversations.recentMessages(userId, conversationId, page);
   }
 
-  countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    return this.#conversations.countSendableBefore(userId, conversationId, seq);
-  }
-
   getMessage(userId: string, messageId: string): Promise<Message | null> {
     return this.#conversations.getMessage(userId, messageId);
   }

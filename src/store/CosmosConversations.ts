@@ -6,7 +6,6 @@ import { NotFoundError, StoreUnavailableError } from '../chat/errors.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
 import { asJson, transactionalBatch } from './cosmosBatch.js';
 import { guard } from './cosmosErrors.js';
-import { queryPartition } from './cosmosQuery.js';
 import type { ConversationDocuments } from './ConversationDocuments.js';
 import type { ConversationDocument, MessageDocument } from './documents.js';
 import { toConversation, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
@@ -17,7 +16,7 @@ import { readItem } from './readItem.js';
 export type ConversationsAndMessages = Pick<
   ConversationStore,
   | 'createConversation' | 'getConversation' | 'listConversations' | 'updateConversation' | 'listMessages'
-  | 'recentMessages' | 'countSendableBefore' | 'getMessage' | 'putMessage' | 'settleMessage'
+  | 'recentMessages' | 'getMessage' | 'putMessage' | 'settleMessage'
 >;
 
 /**
@@ -90,22 +89,6 @@ export class CosmosConversations implements ConversationsAndMessages {
   async recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>> {
     const result = await pageQuery<MessageDocument>(this.#container, messagesQuery(userId, conversationId, 'DESC'), userId, page);
     return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
-  }
-
-  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    const older = 'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId AND c.seq < @seq ';
-    // Two queries, so the first stays answerable from the index alone (an OR with the second would make Cosmos load
-    // every older document). The second finds only messages written before the flag existed, judged as isSendable
-    // judges them; IS_DEFINED is served by the range index, so it costs little once every message has the flag.
-    const counts = await Promise.all([
-      queryPartition<number>(this.#container, userId, `${older}AND c.sendable = true`, { conversationId, seq }),
-      queryPartition<number>(
-        this.#container, userId,
-        `${older}AND NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0`,
-        { conversationId, seq },
-      ),
-    ]);
-    return counts.flat().reduce((sum, n) => sum + n, 0);
   }
 
   async getMessage(userId: string, messageId: string): Promise<Message | null> {

@@ -45,7 +45,8 @@ export function pathQuery(userId: string, conversationId: string, path: BranchPa
 export async function countSendableOnPath(container: Container, userId: string, conversationId: string, path: BranchPath, seq: number): Promise<number> {
   const { clause, parameters } = pathFilter(path);
   const older = `SELECT VALUE COUNT(1) FROM c WHERE ${MESSAGES} AND ${clause} AND c.seq < @seq `;
-  // As countSendableBefore: the flagged messages from the index alone, the unflagged (older) ones judged by content.
+  // Two queries, so the first stays answerable from the index alone (an OR with the second would make Cosmos load
+  // every older document): the flagged messages from the index alone, the unflagged (older) ones judged by content.
   const counts = await Promise.all([
     queryPartition<number>(container, userId, `${older}AND c.sendable = true`, { conversationId, seq, ...parameters }),
     queryPartition<number>(

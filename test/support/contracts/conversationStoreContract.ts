@@ -3,6 +3,7 @@ import type { ConversationStore, TurnStart } from '../../../src/chat/Conversatio
 import type { Conversation, Message } from '../../../src/chat/conversation.js';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../../src/chat/errors.js';
 import { newId } from '../../../src/chat/ids.js';
+import { linePath } from '../../../src/chat/BranchPath.js';
 import { TestClock } from '../clock.js';
 import { turnStartAt } from '../turnStart.js';
 
@@ -304,10 +305,10 @@ export function describeConversationStoreContract(name: string, makeStore: (cloc
       const { user, c, s } = await fresh();
       const fields: Partial<Message>[] = [{}, { status: 'failed', content: 'x' }, { content: '   ' }, { status: 'incomplete', content: 'half' }, { status: 'filtered', content: '' }, {}];
       for (const [i, f] of fields.entries()) await s.putMessage(message(user, c.id, i + 1, f));
-      expect(await s.countSendableBefore(user, c.id, 7)).toBe(3);
-      expect(await s.countSendableBefore(user, c.id, 4)).toBe(1);
-      expect(await s.countSendableBefore(user, c.id, 1)).toBe(0);
-      expect(await s.countSendableBefore(caller(), c.id, 7)).toBe(0);
+      expect(await s.countSendableOnPath(user, c.id, linePath(6), 7)).toBe(3);
+      expect(await s.countSendableOnPath(user, c.id, linePath(6), 4)).toBe(1);
+      expect(await s.countSendableOnPath(user, c.id, linePath(6), 1)).toBe(0);
+      expect(await s.countSendableOnPath(caller(), c.id, linePath(6), 7)).toBe(0);
     });
 
     it('hides a deleted conversation from every read and write at once, and removes its messages and records', async () => {

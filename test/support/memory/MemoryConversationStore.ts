@@ -106,10 +106,6 @@ export class MemoryConversationStore implements ConversationStore {
     return this.#messagePage(userId, conversationId, 'desc', page);
   }
 
-  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    return this.#messagesOf(userId, conversationId).filter((m) => m.seq < seq && isSendable(m)).length;
-  }
-
   async getMessage(userId: string, messageId: string): Promise<Message | null> {
     const message = this.#messages.get(scoped(userId, messageId));
     return message ? structuredClone(message) : null;
