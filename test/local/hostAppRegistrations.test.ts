@@ -17,12 +17,14 @@ describe('the app as the Functions host would list it', () => {
         name: 'fallback', route: '{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], authLevel: 'anonymous',
       },
       { name: 'getConversation', route: 'conversations/{conversationId}', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'getMessage', route: 'conversations/{conversationId}/messages/{messageId}', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'getModel', route: 'model', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'getUsage', route: 'usage', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'listConversations', route: 'conversations', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'listMessages', route: 'conversations/{conversationId}/messages', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'postMessage', route: 'conversations/{conversationId}/messages', methods: ['POST'], authLevel: 'anonymous' },
+      { name: 'regenerateMessage', route: 'conversations/{conversationId}/messages/{messageId}/regenerate', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'updateConversation', route: 'conversations/{conversationId}', methods: ['PATCH'], authLevel: 'anonymous' },
     ]);
     // Timer-triggered: registered with the host in Azure, not served by the local HTTP host.
