@@ -1,3 +1,8 @@
+import { laneAfter } from '../src/chat/BranchPath.js';
+import type { Message } from '../src/chat/conversation.js';
+import { newId, turnMessageIds } from '../src/chat/ids.js';
+import { tokenizerFor } from '../src/chat/tokenizer/index.js';
+import { contentTokens } from '../src/chat/tokenizer/messageCost.js';
 import type { Services } from '../src/Services.js';
 import type { Harness, OutboundRequest } from './harness.js';
 
@@ -46,33 +51,55 @@ function prng(seed: number): () => number {
   };
 }
 
-async function turnIn(s: Services, user: string, id: string, content: string, parentId?: string | null): Promise<{ user: string; assistant: string }> {
-  const turn = await s.turns.start(user, id, { content, ...(parentId !== undefined ? { target: { kind: 'send', parentId } } : {}) });
-  const outcome = await turn.outcome;
-  if (outcome.type !== 'completed') throw new Error(`seeding turn failed: ${outcome.error.message}`);
-  return { user: turn.userMessage.id, assistant: turn.assistantMessageId };
+/**
+ * One turn's documents written through the store port as a turn writes them (lock, user message, placeholder in
+ * one batch; the final reply; the totals), placed in the tree as the core places them, without the turn's history
+ * reads: seeding 2,000 messages by real turns would read the whole line each time (quadratic on the embedded store).
+ */
+async function seedTurn(s: Services, user: string, id: string, content: string, parent: Message | null, joinsLeaf: boolean): Promise<Message> {
+  const conversation = await s.conversations.get(user, id);
+  const tokenizer = tokenizerFor(s.conversations.modelOf(conversation).tokenizer);
+  const turnId = newId('t');
+  const ids = turnMessageIds(turnId);
+  const lane = laneAfter(parent, joinsLeaf, ids.user);
+  const at = new Date().toISOString();
+  const reply = `Answer about ${content.slice(0, 40)}, in a few words.`;
+  const begun = await s.store.beginTurn(user, conversation, {
+    turn: { turnId, expiresAt: new Date(Date.now() + 60_000).toISOString() },
+    messages: [
+      { id: ids.user, conversationId: id, userId: user, role: 'user', content, status: 'complete', createdAt: at, tokenCount: contentTokens(tokenizer, content), turnId, parentId: parent?.id ?? null, ...lane },
+      {
+        id: ids.assistant, conversationId: id, userId: user, role: 'assistant', content: reply, status: 'complete', createdAt: at,
+        tokenCount: contentTokens(tokenizer, reply), turnId, finishReason: 'stop', parentId: ids.user, ...lane,
+      },
+    ],
+    expectedLastSeq: conversation.lastSeq,
+  });
+  if (!begun.started) throw new Error(`seeding turn refused: ${begun.reason}`);
+  await s.store.finishTurn(user, id, { turnId, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, messagesAdded: 2, updatedAt: at });
+  return begun.messages[1] as Message;
 }
 
 /**
- * `turns` turns (two messages each) in one conversation, through the core as a route runs them; with `branches`
- * > 1 each branch after the first starts with an edit after a random earlier reply, so the last one's path runs
- * through a few of the others.
+ * `turns` turns (two messages each) in one conversation; with `branches` > 1 each branch after the first starts
+ * with an edit after a random earlier reply, so the last one's path runs through a few of the others.
  */
 async function seed(s: Services, user: string, turns: number, branches: number): Promise<{ id: string; forkedAt: string[] }> {
   const id = (await s.conversations.create(user, { title: `bench ${branches} branches` })).id;
   const random = prng(20261202 + branches);
-  const replies: string[] = [];
+  const replies: Message[] = [];
   const forkedAt: string[] = [];
   const perBranch = Math.ceil(turns / branches);
+  let leaf: Message | null = null;
   for (let i = 0; i < turns; i += 1) {
-    let parentId: string | undefined;
+    let parent = leaf;
     if (i > 0 && i % perBranch === 0) {
-      parentId = replies[Math.floor(random() * replies.length)] as string;
-      forkedAt.push(parentId);
+      parent = replies[Math.floor(random() * replies.length)] as Message;
+      forkedAt.push(parent.id);
     }
     // Short messages: the whole of any path fits the window, so a turn reads every message it may send.
-    const done = await turnIn(s, user, id, `Question ${i}: what about item ${i}?`, parentId);
-    replies.push(done.assistant);
+    leaf = await seedTurn(s, user, id, `Question ${i}: what about item ${i}?`, parent, parent === leaf);
+    replies.push(leaf);
   }
   return { id, forkedAt };
 }
