@@ -1,5 +1,7 @@
 import type { ChatTurns } from './chat/ChatTurns.js';
 import type { ConversationStore } from './chat/ConversationStore.js';
+import type { ReplyStreams } from './chat/ReplyStreams.js';
+import type { TurnStops } from './chat/TurnStops.js';
 import type { Conversations } from './chat/Conversations.js';
 import type { ChatModel, Clock } from './chat/ports.js';
 import type { TurnReservations } from './chat/TurnReservations.js';
@@ -16,6 +18,10 @@ export interface Services {
   readonly reservations: TurnReservations;
   readonly conversations: Conversations;
   readonly turns: ChatTurns;
+  /** Stop a reply, on this instance or through the store. */
+  readonly stops: TurnStops;
+  /** Resume a reply's stream, live here or followed from the store. */
+  readonly streams: ReplyStreams;
   readonly model: ChatModel;
   readonly callers: CallerResolver;
   /** Stops what was started for these services (locally: the embedded store and the simulator), for tests and `npm start`. */

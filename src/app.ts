@@ -1,6 +1,9 @@
 import type { TokenCredential } from '@azure/core-auth';
 import type { Container } from '@azure/cosmos';
 import { Conversations } from './chat/Conversations.js';
+import { LiveTurns } from './chat/LiveTurns.js';
+import { ReplyStreams } from './chat/ReplyStreams.js';
+import { TurnStops } from './chat/TurnStops.js';
 import type { ModelSpec } from './chat/modelCatalog.js';
 import { systemClock, type ChatModel, type Clock } from './chat/ports.js';
 import type { ChatTokenizer } from './chat/tokenizer/ChatTokenizer.js';
@@ -9,6 +12,7 @@ import { createCallerResolver } from './http/caller.js';
 import type { Services, ServicesSource } from './Services.js';
 import { openChatContainer } from './store/cosmosContainer.js';
 import { CosmosConversationStore } from './store/CosmosConversationStore.js';
+import { CosmosStopRequests } from './store/CosmosStopRequests.js';
 import { CosmosTurnReservations } from './store/CosmosTurnReservations.js';
 import { CosmosUsageLedger } from './store/CosmosUsageLedger.js';
 
@@ -93,6 +97,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const ledger = new CosmosUsageLedger(container);
   const reservations = new CosmosTurnReservations(container, (userId, day) => ledger.tokensOn(userId, day));
   const conversations = new Conversations(store, clock, [config.phi.model]);
+  const liveTurns = new LiveTurns();
+  const stopRequests = new CosmosStopRequests(container);
   const turns = new ChatTurns({
     store, conversations, model, ledger, reservations, clock,
     tokenizerFor: (spec: ModelSpec): ChatTokenizer => tokenizerFor(spec.tokenizer),
@@ -101,9 +107,16 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     userDailyTokenLimit: config.limits.userDailyTokenLimit,
     userMaxConcurrentTurns: config.limits.userMaxConcurrentTurns,
     log,
+    liveTurns,
+    stopRequests,
   });
+  const stops = new TurnStops({
+    store, stopRequests, liveTurns, clock,
+    recoverLost: (userId, conversation, turnId, now) => turns.recoverLost(userId, conversation, turnId, now),
+  });
+  const streams = new ReplyStreams({ store, liveTurns, clock, followIntervalMs: config.limits.checkpointIntervalMs });
   return {
-    config, clock, store, ledger, reservations, conversations, turns, model,
+    config, clock, store, ledger, reservations, conversations, turns, stops, streams, model,
     callers: createCallerResolver(config.auth),
     close: async () => {},
   };

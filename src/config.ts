@@ -266,7 +266,8 @@ export function loadConfig(env: Env = process.env, options: LoadOptions = {}): C
       maxContentChars: required(integer(env, 'MAX_CONTENT_CHARS', 400_000, 1, 16 * 1_048_576)),
       turnLockSeconds,
       pingIntervalMs: required(integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 10, 15_000)),
-      checkpointIntervalMs: required(integer(env, 'STREAM_CHECKPOINT_MS', 5_000, 50, 600_000)),
+      // At most 1 s: a resumed stream on another instance follows the reply as it is saved, at least once a second.
+      checkpointIntervalMs: required(integer(env, 'STREAM_CHECKPOINT_MS', 1_000, 50, 1_000)),
     },
     corsAllowedOrigins: origins,
     port: required(integer(env, 'PORT', 7071, 1, 65_535)),

@@ -260,6 +260,27 @@ describe('real answers validate against docs/openapi.json', () => {
     expect((await exchange('PATCH', '/conversations/{conversationId}', { id, user, body: { activeMessageId: 'm_AAAAAAAAAAAAAAAAAAAAAa' } })).status).toBe(400);
   });
 
+  it('messages: stop (202 while streaming, 200 once finished) and resume (200 from an id, 400 for one never sent)', async () => {
+    const user = 'oa-stop';
+    const id = await newConversation(t.api, user);
+    t.sim.faults.next({ kind: 'firstByteDelayMs', ms: 3000 });
+    const first = await streamUntilCreated(`/conversations/${id}/messages`, user, { content: 'Slow' });
+    const list = await call(t.api, 'GET', `/conversations/${id}/messages`, { user });
+    const messageId = list.body.items[1].id as string;
+    const stopPath = '/conversations/{conversationId}/messages/{messageId}/stop';
+    const stopped = await exchange('POST', stopPath, { id, messageId, user });
+    expect(stopped.status).toBe(202);
+    expect(stopped.body.finishReason).toBe('cancelled');
+    expectDocumented('POST', '/conversations/{conversationId}/messages', await first.rest);
+    expect((await exchange('POST', stopPath, { id, messageId, user })).status).toBe(200);
+    const done = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Again' }, headers: { accept: 'application/json' } });
+    const replyId = done.body.assistantMessage.id as string;
+    const streamPath = '/conversations/{conversationId}/messages/{messageId}/stream';
+    const resumed = await exchange('GET', streamPath, { id, messageId: replyId, user, headers: { 'last-event-id': '3' } });
+    expect(resumed.events.at(-1)?.event).toBe('message.completed');
+    expect((await exchange('GET', streamPath, { id, messageId: replyId, user, query: '?lastEventId=x' })).status).toBe(400);
+  });
+
   it('usage, model and health', async () => {
     expect((await exchange('GET', '/usage', { query: '?from=2025-01-01&to=2025-01-31' })).body.days).toEqual([]);
     expect((await exchange('GET', '/usage', { query: '?from=2025-02-01&to=2025-01-01' })).body.code).toBe('validation_failed');

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import {
-  createConversationSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, regenerateSchema, settingsSchema, usageQuery,
+  createConversationSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, regenerateSchema, settingsSchema, streamQuery, usageQuery,
 } from '../src/http/schemas.js';
 
 /**
@@ -34,6 +34,7 @@ const BODIES: Readonly<Record<string, z.ZodType>> = {
 const QUERIES: Readonly<Record<string, z.ZodType>> = {
   listConversations: listConversationsQuery,
   listMessages: listMessagesQuery,
+  streamMessage: streamQuery,
   getUsage: usageQuery,
 };
 const ANNOTATIONS = new Set(['description', 'default', 'examples', 'title', '$schema']);

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { CorsPolicy } from './cors.js';
 import type { FunctionsRegistry } from './functionsCoreStandIn.js';
 import { invokeHttpFunction, runAppHooks } from './invokeHttpFunction.js';
+import { isLocalHostHeader } from './isLocalHostHeader.js';
+import { isLoopbackAddress } from './isLoopbackAddress.js';
 import { readRoutePrefix } from './readRoutePrefix.js';
 import { RouteTable, type RouteResolution } from './routeTable.js';
 import { writeHttpResponse } from './writeHttpResponse.js';
@@ -44,6 +46,11 @@ export interface LocalHostOptions {
   readonly maxHeaderSize?: number;
 }
 
+/** Longest a request may take to arrive whole, head and body (Node's `server.requestTimeout`); then 408. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** Longest the request head may take (Node's `server.headersTimeout`): a client trickling headers holds nothing longer. */
+export const HEADERS_TIMEOUT_MS = 15_000;
+
 /** See {@link LocalHostOptions.maxHeaderSize}. */
 export const DEFAULT_MAX_HEADER_SIZE = 32 * 1024;
 
@@ -58,6 +65,11 @@ export interface LocalHost {
   /** `http://127.0.0.1:<port>`, without a trailing slash. */
   readonly url: string;
   readonly port: number;
+  /**
+   * Whether the address it listens on is reachable from this machine only. Then only requests whose `Host` names
+   * this machine are served (421 otherwise), so a web page cannot drive it through DNS rebinding.
+   */
+  readonly loopback: boolean;
   /** Stops accepting requests, lets running ones (and their bodies) finish, then runs `appTerminate` hooks. */
   close(): Promise<void>;
 }
@@ -85,7 +97,12 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
 
   await runAppHooks(options.app, 'appStart');
   const serverOptions = { noDelay: true, maxHeaderSize: options.maxHeaderSize ?? DEFAULT_MAX_HEADER_SIZE };
+  let loopback = true;
   const server = createServer(serverOptions, (req, res) => {
+    if (loopback && !isLocalHostHeader(req.headers.host)) {
+      refuseHost(req, res, logger);
+      return;
+    }
     const handled = handle(options.app, routes, cors, logger, req, res, options.maxRequestBodyBytes ?? MAX_REQUEST_BODY_BYTES).catch((error: unknown) => {
       logger.error(`local host: unexpected failure on ${req.method} ${pathOf(req)}`, error);
       if (!res.headersSent) writeProblem(res, 500, 'internal', 'The server failed to answer.');
@@ -94,6 +111,8 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
     inFlight.add(handled);
     void handled.finally(() => inFlight.delete(handled));
   });
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -104,10 +123,13 @@ export async function createLocalHost(options: LocalHostOptions): Promise<LocalH
   });
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  // From the address actually bound: `0.0.0.0` or a LAN address is a choice to be reached by name from elsewhere.
+  loopback = isLoopbackAddress(address.address);
 
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
+    loopback,
     async close(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -212,6 +234,13 @@ async function handle(
 function methodsOf(resolution: RouteResolution): readonly string[] | undefined {
   if (resolution.kind === 'match') return resolution.registration.methods;
   return resolution.kind === 'method_not_allowed' ? resolution.allow : undefined;
+}
+
+/** DNS rebinding: a page whose own name now points at 127.0.0.1 reaches this server, but its Host still says that name. */
+function refuseHost(req: IncomingMessage, res: ServerResponse, logger: LocalHostLogger): void {
+  req.resume();
+  writeProblem(res, 421, 'misdirected_request', 'This server listens on loopback and answers only Host: localhost, 127.0.0.1 or [::1] (any port).');
+  logger.info(`${req.method ?? 'GET'} ${pathOf(req)} 421 (Host not this machine)`);
 }
 
 function refuseTooLarge(res: ServerResponse, maxBodyBytes: number): void {

@@ -1,8 +1,10 @@
 import { asChatError } from './errors.js';
 import { EventQueue } from './EventQueue.js';
+import type { Conversation } from './conversation.js';
+import { LiveTurn } from './LiveTurn.js';
 import { beginTurn, type BegunTurn } from './turn/beginTurn.js';
 import { relayReply } from './turn/relayReply.js';
-import { settleTurn } from './turn/settleTurn.js';
+import { recoverLostTurn, settleTurn } from './turn/settleTurn.js';
 import type { TurnDeps } from './turn/TurnDeps.js';
 import type { StartedTurn, TurnEvent, TurnOutcomeEvent, TurnRequest } from './turnTypes.js';
 
@@ -30,22 +32,31 @@ export class ChatTurns {
     if (begun.kind === 'replay') return begun.turn;
     const { userMessage, placeholder } = begun.turn;
 
+    // From here until it is settled, a stop or a resume that lands on this instance finds the turn itself.
+    const liveIds = { userId, conversationId, messageId: placeholder.id, turnId: placeholder.turnId };
+    const live = this.#deps.liveTurns?.open(liveIds) ?? new LiveTurn(liveIds);
     const queue = new EventQueue<TurnEvent>();
     queue.push({ type: 'created', userMessage, assistantMessageId: placeholder.id });
-    const outcome = this.#run(begun.turn, request, queue).catch((error: unknown): TurnOutcomeEvent => {
+    const outcome = this.#run(begun.turn, request, queue, live).catch((error: unknown): TurnOutcomeEvent => {
       this.#deps.log?.('turn crashed', error);
       return { type: 'failed', error: asChatError(error), message: null };
     }).then((event) => {
       queue.push(event);
       queue.close();
+      live.finish(event);
       return event;
     });
     return { userMessage, assistantMessageId: placeholder.id, events: queue, outcome };
   }
 
   /** The turn on its own, never waiting for the client: relayed, then always stored and unlocked. */
-  async #run(turn: BegunTurn, request: TurnRequest, queue: EventQueue<TurnEvent>): Promise<TurnOutcomeEvent> {
-    const reply = await relayReply(this.#deps, turn, request.extra, queue);
+  async #run(turn: BegunTurn, request: TurnRequest, queue: EventQueue<TurnEvent>, live: LiveTurn): Promise<TurnOutcomeEvent> {
+    const reply = await relayReply(this.#deps, turn, request.extra, queue, live);
     return settleTurn(this.#deps, turn, reply);
+  }
+
+  /** Settles a turn whose instance was lost (lease passed), as the next turn in its conversation would (`recoverLostTurn`). */
+  recoverLost(userId: string, conversation: Conversation, turnId: string, now: Date): Promise<void> {
+    return recoverLostTurn(this.#deps, userId, conversation, turnId, now);
   }
 }

@@ -53,6 +53,9 @@ export interface Conversation {
   readonly activePath?: readonly LaneSpan[];
 }
 
+/** Why a reply ended: the model's reason, or `cancelled` when a stop ended it (never a model's finish reason). */
+export type MessageFinishReason = FinishReason | 'cancelled';
+
 export type MessageStatus = 'complete' | 'streaming' | 'incomplete' | 'failed' | 'filtered';
 
 export interface MessageError {
@@ -72,7 +75,7 @@ export interface Message {
   readonly tokenCount: number;
   readonly seq: number;
   readonly turnId: string;
-  readonly finishReason?: FinishReason | null;
+  readonly finishReason?: MessageFinishReason | null;
   readonly usage?: Usage;
   readonly model?: string;
   readonly error?: MessageError;

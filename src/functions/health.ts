@@ -3,8 +3,23 @@ import { services } from '../app.js';
 import { ChatError } from '../chat/errors.js';
 import { json } from '../http/endpoint.js';
 import { problemResponse } from '../http/problem.js';
+import { sharedProbe } from '../http/sharedProbe.js';
+import type { Services } from '../Services.js';
 
 const CHECK_TIMEOUT_MS = 3_000;
+/** How long one store check answers every health request: a platform probe (every few seconds) still sees an outage within 2 s. */
+const CHECK_FRESH_MS = 2_000;
+
+const storeChecks = new WeakMap<Services, () => Promise<void>>();
+
+function storeCheck(s: Services): Promise<void> {
+  let check = storeChecks.get(s);
+  if (!check) {
+    check = sharedProbe(() => withTimeout(s.store.ping()), CHECK_FRESH_MS);
+    storeChecks.set(s, check);
+  }
+  return check();
+}
 
 function withTimeout<T>(work: Promise<T>): Promise<T> {
   return Promise.race([
@@ -22,7 +37,7 @@ httpRoute('health', {
     try {
       const s = await services();
       authDown = s.callers.unavailable;
-      await withTimeout(s.store.ping());
+      await storeCheck(s);
     } catch (error) {
       context.warn('health check failed', error instanceof Error ? error.message : error);
       const down = authDown === undefined ? ['store'] : ['store', 'auth'];

@@ -2,15 +2,16 @@ import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/fu
 import { httpRoute } from '../http/routes.js';
 import { services, type Services } from '../app.js';
 import { ValidationError } from '../chat/errors.js';
-import type { StartedTurn, TurnEvent } from '../chat/turnTypes.js';
-import { messageIdOf } from '../http/messageId.js';
+import type { StartedTurn } from '../chat/turnTypes.js';
+import { messageIdOf } from '../http/messageIdOf.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentMessage } from '../http/present.js';
-import { problemResponse, toProblem } from '../http/problem.js';
+import { problemResponse } from '../http/problem.js';
 import { parseWith, queryObject, readJson } from '../http/request.js';
 import { requestSchemas } from '../http/requestSchemas.js';
 import type { postMessageSchema } from '../http/schemas.js';
-import { SSE_HEADERS, sseFrames, type SseEvent } from '../http/sse.js';
+import { SSE_HEADERS } from '../http/sse.js';
+import { turnEventStream } from '../http/turnEventStream.js';
 
 httpRoute('listMessages', {
   route: 'conversations/{conversationId}/messages',
@@ -51,19 +52,6 @@ function wantsJson(accept: string | null): boolean {
   if (!accept) return false;
   const types = accept.split(',').map((t) => t.split(';')[0]?.trim().toLowerCase());
   return types.includes('application/json') && !types.includes('text/event-stream');
-}
-
-function toSse(event: TurnEvent, now: () => Date): SseEvent {
-  switch (event.type) {
-    case 'created':
-      return { event: 'message.created', data: { userMessage: presentMessage(event.userMessage, now()), assistantMessageId: event.assistantMessageId } };
-    case 'delta':
-      return { event: 'message.delta', data: { content: event.content } };
-    case 'completed':
-      return { event: 'message.completed', data: { message: presentMessage(event.message, now()), context: event.context } };
-    case 'failed':
-      return { event: 'error', data: toProblem(event.error) };
-  }
 }
 
 httpRoute('postMessage', {
@@ -121,14 +109,7 @@ async function turnResponse(turn: StartedTurn, request: HttpRequest, context: In
       context: outcome.context,
     });
   }
-  const frames = sseFrames(turn.events, {
-    pingIntervalMs: s.config.limits.pingIntervalMs,
-    terminal: new Set(['message.completed', 'error']),
-    onBroken: (error) => {
-      context.error('turn stream broke', error);
-      return { event: 'error', data: toProblem(error) };
-    },
-  }, (event) => toSse(event, now));
+  const frames = turnEventStream(turn.events, 0, s.config.limits.pingIntervalMs, now, context);
   return { status: 200, headers: SSE_HEADERS, body: frames };
 }
 

@@ -90,6 +90,9 @@ export const listMessagesQuery = z.strictObject({
   branch: z.enum(['active', 'all']).optional().transform((v) => v ?? 'active'),
 });
 
+/** `?lastEventId=`: for clients that cannot set `Last-Event-ID`; its form is checked with the stream's ids. */
+export const streamQuery = z.strictObject({ lastEventId: z.string().min(1).max(40).optional() });
+
 const day = z.iso.date();
 export const usageQuery = z.strictObject({ from: day.optional(), to: day.optional() });
 

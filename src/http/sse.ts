@@ -2,6 +2,8 @@
 export interface SseEvent {
   readonly event: string;
   readonly data: unknown;
+  /** The `id:` line, which a client sends back as `Last-Event-ID` to resume after this event. */
+  readonly id?: string;
 }
 
 export const SSE_HEADERS: Readonly<Record<string, string>> = {
@@ -13,10 +15,15 @@ export const SSE_HEADERS: Readonly<Record<string, string>> = {
 const encoder = new TextEncoder();
 const PING = ': ping\n\n';
 
-/** An `event:` line and one `data:` line (JSON.stringify escapes CR and LF, so the JSON is always one line). */
-export function formatEvent({ event, data }: SseEvent): string {
+/**
+ * An `id:` line where the event has one, an `event:` line and one `data:` line (JSON.stringify escapes CR and LF,
+ * so the JSON is always one line).
+ */
+export function formatEvent({ event, data, id }: SseEvent): string {
   if (/[\r\n]/.test(event)) throw new Error('An SSE event name cannot contain CR or LF.');
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  // A NUL makes a client ignore the id; CR or LF would end the line.
+  if (id !== undefined && /[\r\n\0]/.test(id)) throw new Error('An SSE event id cannot contain CR, LF or NUL.');
+  return `${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
 }
 
 export interface SseOptions {

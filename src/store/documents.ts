@@ -1,8 +1,7 @@
-import type { ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageStatus, Usage } from '../chat/conversation.js';
+import type { ActiveTurn, Conversation, ConversationSettings, Message, MessageError, MessageFinishReason, MessageStatus, Usage } from '../chat/conversation.js';
 import { isSendable } from '../chat/conversation.js';
 import type { IdempotencyRecord } from '../chat/ConversationStore.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
-import type { FinishReason } from '../chat/ports.js';
 import type { LaneSpan } from '../chat/BranchPath.js';
 
 /** How documents look in Cosmos DB: private to the store, converted at its boundary. */
@@ -42,7 +41,7 @@ export interface MessageDocument {
   tokenCount: number;
   seq: number;
   turnId: string;
-  finishReason?: FinishReason | null;
+  finishReason?: MessageFinishReason | null;
   usage?: Usage;
   model?: string;
   error?: MessageError;

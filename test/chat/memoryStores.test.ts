@@ -1,7 +1,9 @@
 import { describeConversationStoreContract } from '../support/contracts/conversationStoreContract.js';
+import { describeStopRequestsContract } from '../support/contracts/stopRequestsContract.js';
 import { describeTurnReservationsContract } from '../support/contracts/turnReservationsContract.js';
 import { describeUsageLedgerContract } from '../support/contracts/usageLedgerContract.js';
 import { MemoryConversationStore } from '../support/memory/MemoryConversationStore.js';
+import { MemoryStopRequests } from '../support/memory/MemoryStopRequests.js';
 import { MemoryTurnReservations } from '../support/memory/MemoryTurnReservations.js';
 import { MemoryUsageLedger } from '../support/memory/MemoryUsageLedger.js';
 
@@ -20,3 +22,6 @@ describeUsageLedgerContract('in memory', () => ledger);
 const reservationsLedger = new MemoryUsageLedger();
 const reservations = new MemoryTurnReservations((userId, day) => reservationsLedger.tokensOn(userId, day));
 describeTurnReservationsContract('in memory', () => ({ ledger: reservationsLedger, reservations }));
+
+const stops = new MemoryStopRequests();
+describeStopRequestsContract('in memory', () => stops);

@@ -193,6 +193,24 @@ const TABLE: Record<string, Row> = {
       expect(t.sim.completionRequests.length).toBe(before);
     },
   },
+  stopMessage: {
+    method: 'POST', route: 'conversations/{conversationId}/messages/{messageId}/stop',
+    asB: async (path) => {
+      // A's reply in A's conversation, and A's reply named under B's own conversation: both unknown to B.
+      expectNotFound(await call(t.api, 'POST', path(a.conversation).replace('{messageId}', a.turnAssistantId), { user: B }));
+      const mine = await newConversation(t.api, B);
+      expectNotFound(await call(t.api, 'POST', path(mine).replace('{messageId}', a.turnAssistantId), { user: B }));
+    },
+  },
+  streamMessage: {
+    method: 'GET', route: 'conversations/{conversationId}/messages/{messageId}/stream',
+    asB: async (path) => {
+      expectNotFound(await call(t.api, 'GET', path(a.conversation).replace('{messageId}', a.turnAssistantId), { user: B }));
+      expectNotFound(await call(t.api, 'GET', `${path(a.conversation).replace('{messageId}', a.turnAssistantId)}?lastEventId=0`, { user: B, headers: { 'last-event-id': '3' } }));
+      const mine = await newConversation(t.api, B);
+      expectNotFound(await call(t.api, 'GET', path(mine).replace('{messageId}', a.turnAssistantId), { user: B }));
+    },
+  },
   getUsage: {
     method: 'GET', route: 'usage',
     asB: async () => {

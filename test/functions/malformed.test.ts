@@ -12,6 +12,9 @@ const MAX_BODY_BYTES = 4096;
 const USER = 'malformed-user';
 /** Stands for the caller's real conversation id in a row's path. */
 const ID = '{id}';
+/** Stand for the assistant and the user message of the caller's finished turn. */
+const REPLY = '{reply}';
+const ASKED = '{asked}';
 
 interface Row {
   readonly name: string;
@@ -134,10 +137,22 @@ const CORPUS: readonly Row[] = [
   { name: 'If-Match stale', method: 'PATCH', path: P, body: json({ title: 'x' }), headers: { 'if-match': '"00000000-0000-0000-0000-000000000000"' }, status: 412, code: 'precondition_failed' },
   { name: 'unsupported method', method: 'PUT', path: P, body: json({ title: 'x' }), status: 405, code: 'method_not_allowed' },
   { name: 'unknown route', method: 'GET', path: '/conversationz', status: 404, code: 'not_found' },
+  // Stop and resume.
+  bad('Last-Event-ID that is not an id', 'GET', `${M}/${REPLY}/stream`, undefined, { headers: { 'last-event-id': 'abc' } }),
+  bad('Last-Event-ID past the finished reply', 'GET', `${M}/${REPLY}/stream`, undefined, { headers: { 'last-event-id': '999999-end' } }),
+  bad('empty lastEventId', 'GET', `${M}/${REPLY}/stream?lastEventId=`, undefined),
+  bad('repeated lastEventId', 'GET', `${M}/${REPLY}/stream?lastEventId=1&lastEventId=2`, undefined),
+  bad('unknown query parameter on a stream', 'GET', `${M}/${REPLY}/stream?from=3`, undefined),
+  bad('stream of a user message', 'GET', `${M}/${ASKED}/stream`, undefined),
+  bad('stop of a user message', 'POST', `${M}/${ASKED}/stop`, undefined),
+  { name: 'stop of a malformed message id', method: 'POST', path: `${M}/..%2Fx/stop`, status: 404, code: 'not_found' },
+  { name: 'stream of an unknown message', method: 'GET', path: `${M}/m_AAAAAAAAAAAAAAAAAAAAAa/stream`, status: 404, code: 'not_found' },
+  { name: 'stop with GET', method: 'GET', path: `${M}/${REPLY}/stop`, status: 405, code: 'method_not_allowed' },
 ];
 
 let t: TestApp;
 let conversationId: string;
+let turnIds: { reply: string; asked: string };
 
 beforeAll(async () => {
   t = await startTestApp({ env: { MAX_BODY_BYTES: String(MAX_BODY_BYTES) } });
@@ -146,6 +161,7 @@ beforeAll(async () => {
     user: USER, body: { content: 'Hello' }, headers: { accept: 'application/json', 'idempotency-key': 'k1' },
   });
   expect(turn.status).toBe(201);
+  turnIds = { reply: turn.body.assistantMessage.id, asked: turn.body.userMessage.id };
 });
 afterAll(() => t.close());
 
@@ -159,7 +175,7 @@ async function send(row: Row): Promise<{ status: number; contentType: string; bo
       ? new ReadableStream({ start: (c) => { c.enqueue(bytes.slice(0, 100)); c.enqueue(bytes.slice(100)); c.close(); } })
       : bytes;
   }
-  const res = await fetch(`${t.api}${row.path.replace(ID, conversationId)}`, {
+  const res = await fetch(`${t.api}${row.path.replace(ID, conversationId).replace(REPLY, turnIds.reply).replace(ASKED, turnIds.asked)}`, {
     method: row.method, headers, ...(body !== undefined ? { body, duplex: 'half' } : {}),
   } as RequestInit);
   const raw = await res.text();

@@ -25,6 +25,8 @@ describe('the app as the Functions host would list it', () => {
       { name: 'listMessages', route: 'conversations/{conversationId}/messages', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'postMessage', route: 'conversations/{conversationId}/messages', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'regenerateMessage', route: 'conversations/{conversationId}/messages/{messageId}/regenerate', methods: ['POST'], authLevel: 'anonymous' },
+      { name: 'stopMessage', route: 'conversations/{conversationId}/messages/{messageId}/stop', methods: ['POST'], authLevel: 'anonymous' },
+      { name: 'streamMessage', route: 'conversations/{conversationId}/messages/{messageId}/stream', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'updateConversation', route: 'conversations/{conversationId}', methods: ['PATCH'], authLevel: 'anonymous' },
     ]);
     // Timer-triggered: registered with the host in Azure, not served by the local HTTP host.

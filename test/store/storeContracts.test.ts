@@ -1,8 +1,10 @@
 import { afterAll, beforeAll } from 'vitest';
 import { CosmosConversationStore } from '../../src/store/CosmosConversationStore.js';
 import { CosmosTurnReservations } from '../../src/store/CosmosTurnReservations.js';
+import { CosmosStopRequests } from '../../src/store/CosmosStopRequests.js';
 import { CosmosUsageLedger } from '../../src/store/CosmosUsageLedger.js';
 import { describeConversationStoreContract } from '../support/contracts/conversationStoreContract.js';
+import { describeStopRequestsContract } from '../support/contracts/stopRequestsContract.js';
 import { describeTurnReservationsContract } from '../support/contracts/turnReservationsContract.js';
 import { describeUsageLedgerContract } from '../support/contracts/usageLedgerContract.js';
 import { startTestStore, type TestStore } from '../support/embeddedStore.js';
@@ -26,3 +28,5 @@ describeTurnReservationsContract('Cosmos (embedded server)', () => {
   const ledger = new CosmosUsageLedger(s.container);
   return { ledger, reservations: new CosmosTurnReservations(s.container, (userId, day) => ledger.tokensOn(userId, day)) };
 });
+
+describeStopRequestsContract('Cosmos (embedded server)', () => new CosmosStopRequests(s.container));

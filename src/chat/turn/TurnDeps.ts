@@ -1,4 +1,6 @@
 import type { ConversationStore } from '../ConversationStore.js';
+import type { LiveTurns } from '../LiveTurns.js';
+import type { StopRequests } from '../StopRequests.js';
 import type { Conversations } from '../Conversations.js';
 import type { ModelSpec } from '../modelCatalog.js';
 import type { ChatModel, Clock } from '../ports.js';
@@ -29,4 +31,9 @@ export interface TurnDeps {
   /** Attempts to store the final assistant message when the store is failing. */
   readonly storeAttempts?: number;
   readonly log?: (message: string, error?: unknown) => void;
+  /** This instance's running turns, where a stop or a resume that lands here finds them. */
+  readonly liveTurns?: LiveTurns;
+  /** Stops recorded by other instances, looked for every `stopPollMs` (default 1 s) while the model call runs. */
+  readonly stopRequests?: StopRequests;
+  readonly stopPollMs?: number;
 }

@@ -25,7 +25,8 @@ const LOST_SETTLE = 'the placeholder stays streaming, its reservation counts the
 export async function settleTurn(deps: TurnDeps, turn: BegunTurn, reply: Reply): Promise<TurnOutcomeEvent> {
   const { plan, placeholder, userId } = turn;
   const filtered = reply.failure?.code === 'content_filtered' || reply.finishReason === 'content_filter';
-  const status: Message['status'] = filtered ? 'filtered' : reply.failure ? (reply.content ? 'incomplete' : 'failed') : 'complete';
+  // A stopped reply is `incomplete` even with nothing produced: it was cut, not refused.
+  const status: Message['status'] = filtered ? 'filtered' : reply.cancelled ? 'incomplete' : reply.failure ? (reply.content ? 'incomplete' : 'failed') : 'complete';
   const failure = filtered && !reply.failure ? new ChatError('content_filtered', "The model's content filter stopped the reply.") : reply.failure;
   const usage = usageOf(reply, plan.context.promptTokens, plan.tokenizer);
   const at = deps.clock.now();
@@ -35,7 +36,7 @@ export async function settleTurn(deps: TurnDeps, turn: BegunTurn, reply: Reply):
     content: reply.content,
     status,
     tokenCount: reply.content ? contentTokens(plan.tokenizer, reply.content) : 0,
-    finishReason: filtered ? 'content_filter' : reply.finishReason,
+    finishReason: filtered ? 'content_filter' : reply.cancelled ? 'cancelled' : reply.finishReason,
     model: plan.model.id,
     ...(usage ? { usage } : {}),
     ...(failure ? { error: { code: failure.code, detail: failure.message } } : {}),
@@ -88,8 +89,8 @@ export async function recoverLostTurn(deps: TurnDeps, userId: string, conversati
 function usageOf(reply: Reply, promptTokens: number, tokenizer: ChatTokenizer): Usage | null {
   if (reply.reported) return { ...reply.reported };
   // Nothing produced, nothing to estimate (a refused prompt, a failed call); a reply cut by the filter mid-stream
-  // did produce text, and the model billed it.
-  if (!reply.content) return null;
+  // did produce text, and the model billed it; a call stopped after the model accepted it was billed for its prompt.
+  if (!reply.content && !(reply.cancelled && reply.accepted)) return null;
   return estimatedUsage(promptTokens, tokenizer, reply.content);
 }
 
