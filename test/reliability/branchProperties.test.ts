@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, newConversation } from '../support/http.js';
+import { call, newConversation, parseSse } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
 /**
- * Random sequences of turns, edits (parentId, also null), regenerations and branch switches on one conversation,
+ * Random sequences of turns, stopped turns, edits (parentId, also null), regenerations and branch switches on one conversation,
  * over real sockets, against a model of the tree kept here. After every step: the active branch is a path from a
  * root to `activeLeafId`; every message's parentId and siblingIds agree with the model; the prompt the simulator
  * received is exactly the branch path. At the end of each sequence the caller's ledger equals the simulator's totals.
@@ -15,6 +15,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20261202);
 
 let t: TestApp;
 let runNo = 0;
+/** How the generated stops ended: accepted while streaming (202), or after the reply had finished (200). */
+const stops = { accepted: 0, finished: 0 };
 
 beforeAll(async () => {
   t = await startTestApp({ simulator: { replyWords: 3 } });
@@ -23,12 +25,14 @@ afterAll(() => t?.close());
 
 type Op =
   | { readonly kind: 'send' }
+  | { readonly kind: 'stop' }
   | { readonly kind: 'edit'; readonly pick: number; readonly root: boolean }
   | { readonly kind: 'regenerate'; readonly pick: number }
   | { readonly kind: 'switch'; readonly pick: number };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.constant<Op>({ kind: 'send' }), weight: 3 },
+  { arbitrary: fc.constant<Op>({ kind: 'stop' }), weight: 1 },
   { arbitrary: fc.record({ kind: fc.constant('edit' as const), pick: fc.nat(), root: fc.boolean() }).map((o): Op => ({ ...o, root: o.root && o.pick % 4 === 0 })), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('regenerate' as const), pick: fc.nat() }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('switch' as const), pick: fc.nat() }), weight: 2 },
@@ -70,7 +74,41 @@ class Model {
   }
 }
 
-const prompt = (nodes: readonly Node[]) => nodes.map((n) => `${n.role}: ${n.content}`);
+/** What the model is sent of a path: messages with content (a reply stopped before its first delta has none). */
+const prompt = (nodes: readonly Node[]) => nodes.filter((n) => n.content.trim() !== '').map((n) => `${n.role}: ${n.content}`);
+
+/** A streamed turn, stopped as soon as it is created (or after its natural end, if that came first): its two messages. */
+async function stoppedTurn(user: string, id: string, content: string): Promise<{ userMessage: Node; reply: Node }> {
+  t.sim.faults.next({ kind: 'chunkDelayMs', ms: 40 });
+  const res = await fetch(`${t.api}/conversations/${id}/messages`, {
+    method: 'POST', headers: { 'x-user-id': user, 'content-type': 'application/json' }, body: JSON.stringify({ content }),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let raw = '';
+  while (!raw.includes('event: message.created')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before message.created: ${raw}`);
+    raw += decoder.decode(value, { stream: true });
+  }
+  const created = parseSse(raw.slice(0, raw.indexOf('\n\n', raw.indexOf('event: message.created')) + 2)).events[0]!.data;
+  const stop = await call(t.api, 'POST', `/conversations/${id}/messages/${created.assistantMessageId}/stop`, { user });
+  expect([200, 202], stop.raw).toContain(stop.status);
+  stops[stop.status === 202 ? 'accepted' : 'finished'] += 1;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) raw += decoder.decode(r.value, { stream: true });
+  const events = parseSse(raw).events;
+  const final = events.at(-1)!;
+  expect(final.event).toBe('message.completed');
+  const stored = (await call(t.api, 'GET', `/conversations/${id}/messages/${created.assistantMessageId}`, { user })).body;
+  // The stream's end and the store agree; a stop that won has exactly what was relayed.
+  expect(final.data.message).toEqual({ ...stored, siblingIds: undefined });
+  expect(stored.content).toBe(events.filter((e) => e.event === 'message.delta').map((e) => e.data.content).join(''));
+  if (stop.status === 202) expect(stored).toMatchObject({ status: 'incomplete', finishReason: 'cancelled' });
+  return {
+    userMessage: { id: created.userMessage.id, parentId: created.userMessage.parentId, role: 'user', content },
+    reply: { id: stored.id, parentId: created.userMessage.id, role: 'assistant', content: stored.content },
+  };
+}
 
 function lastPrompt(): string[] {
   const body = t.sim.completionRequests.at(-1)?.body as { messages: { role: string; content: string }[] };
@@ -100,6 +138,16 @@ async function step(user: string, id: string, model: Model, o: Op, n: number): P
     expect(lastPrompt()).toEqual(prompt(model.pathTo(answered.id)));
     const reply: Node = { id: res.body.assistantMessage.id, parentId: answered.id, role: 'assistant', content: res.body.assistantMessage.content };
     model.nodes.push(reply);
+    model.leaf = reply.id;
+    return;
+  }
+  if (o.kind === 'stop') {
+    const content = `stopped ${n}`;
+    const { userMessage, reply } = await stoppedTurn(user, id, content);
+    expect(userMessage.parentId).toBe(model.leaf);
+    expect(t.sim.completionRequests.at(-1)?.body).toBeDefined();
+    expect(lastPrompt()).toEqual(prompt([...model.pathTo(model.leaf), userMessage]));
+    model.nodes.push(userMessage, reply);
     model.leaf = reply.id;
     return;
   }
@@ -147,9 +195,19 @@ describe('the message tree under random turns, edits, regenerations and switches
         }
         const totals = (await call(t.api, 'GET', '/usage', { user })).body.totals;
         const sim = t.sim.usageTotals;
-        expect(totals).toEqual({ promptTokens: sim.promptTokens, completionTokens: sim.completionTokens, totalTokens: sim.totalTokens, requests: sim.requests });
+        // A reply stopped before the model sent its usage is counted by the service (estimated): the simulator never reported it.
+        const all = (await call(t.api, 'GET', `/conversations/${id}/messages?limit=100&branch=all`, { user })).body.items as { usage?: { promptTokens: number; completionTokens: number; totalTokens: number; estimated?: boolean } }[];
+        const estimated = all.flatMap((m) => (m.usage?.estimated ? [m.usage] : []));
+        const plus = (k: 'promptTokens' | 'completionTokens' | 'totalTokens') => sim[k] + estimated.reduce((sum, u) => sum + u[k], 0);
+        expect(totals).toEqual({
+          promptTokens: plus('promptTokens'), completionTokens: plus('completionTokens'), totalTokens: plus('totalTokens'),
+          requests: sim.requests + estimated.length,
+        });
       }),
       { seed: SEED, numRuns: RUNS > 0 ? RUNS : 6, endOnFailure: true },
     );
+    // The generated sequences did stop turns (which way each ended is timing's: both are checked above).
+    expect(stops.accepted + stops.finished).toBeGreaterThan(0);
+    if (RUNS) console.log('stops:', stops);
   }, RUNS > 0 ? 3_600_000 : 180_000);
 });
