@@ -27,6 +27,10 @@ export interface OutboundRequest {
   head: number;
   /** When the response body ended (NaN until then). */
   end: number;
+  /** Store requests on documents: a query (`x-ms-documentdb-isquery`), its plan, a point read (GET) or a write; `meta` otherwise. */
+  kind?: 'query' | 'plan' | 'read' | 'write' | 'meta';
+  /** Documents in a query's answer (`x-ms-item-count`; an aggregate's one value counts 1), 1 for a point read found. */
+  items?: number;
 }
 
 /**
@@ -43,6 +47,12 @@ function instrumentClients(log: OutboundRequest[]): void {
       log.push(entry);
       req.once('response', (res: IncomingMessage) => {
         entry.head = nowAbs();
+        if (to === 'store') {
+          entry.kind = !/\/docs(\/|$)/.test(req.path) ? 'meta'
+            : req.getHeader('x-ms-cosmos-is-query-plan-request') ? 'plan'
+              : req.getHeader('x-ms-documentdb-isquery') ? 'query' : req.method === 'GET' ? 'read' : 'write';
+          entry.items = entry.kind === 'query' ? Number(res.headers['x-ms-item-count'] ?? 0) : entry.kind === 'read' && res.statusCode === 200 ? 1 : 0;
+        }
         res.once('end', () => (entry.end = nowAbs()));
       });
       return req;

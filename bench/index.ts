@@ -9,6 +9,7 @@ import { describeMachine } from './machine.js';
 import { round } from './stats.js';
 import { benchTokenizer } from './tokenizer.js';
 import { benchFirstToken, benchRelayLatency, benchThroughput } from './turns.js';
+import { benchBranchReads } from './branches.js';
 
 /** One line of the table. */
 export interface Figure {
@@ -102,6 +103,19 @@ try {
     figure: `memory: peak RSS above idle (${round(tp.idleRssMb, 0)} MB), ${tp.turns} concurrent streaming turns`, unit: 'MB',
     ours: round(tp.oursPeakRssAboveIdleMb, 1), baseline: null, compared: '—', target: '≤ 100 MB', pass: tp.oursPeakRssAboveIdleMb <= 100,
   });
+  say('service: branches (seeding 2 × 2,000 messages)…');
+  const [line, tree] = await benchBranchReads(h);
+  if (!line || !tree) throw new Error('branch rows missing');
+  // Bounded: the newest page the turn reads beside the conversation (100), its own path, and a few point reads and counts.
+  const bound = 100 + tree.pathMessages + 10;
+  figures.push({
+    figure: `turn, ${tree.messages} messages over ${tree.branches} branches: documents read (path ${tree.pathMessages}, ${tree.turn.queries} queries, ${tree.turn.requests} store requests; baseline: one line of ${line.messages}, ${line.turn.queries} queries)`,
+    unit: 'documents', ours: tree.turn.documents, baseline: line.turn.documents, compared: `${round(tree.turn.documents / line.turn.documents, 2)}×`,
+    target: `≤ 100 + path + 10 (${bound})`, pass: tree.turn.documents <= bound,
+  });
+  for (const r of [line, tree]) {
+    say(`  ${r.label}: turn ${r.turn.documents} documents / ${r.turn.queries} queries / ${r.turn.requests} requests (${r.included} messages sent); page of 50 ${r.page.documents} / ${r.page.queries} / ${r.page.requests}; branch switch ${r.switchBranch.documents} / ${r.switchBranch.queries} / ${r.switchBranch.requests}`);
+  }
 } finally {
   await h.close();
 }

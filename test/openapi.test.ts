@@ -81,7 +81,7 @@ describe('docs/openapi.json', () => {
 
   it('the checker refuses an undocumented field, a missing one and a wrong enum value', () => {
     const conversation = { id: 'c_AAAAAAAAAAAAAAAAAAAAAA', title: 't', titleSource: null, model: 'm', systemPrompt: null, settings: {}, createdAt: '2025-01-01T00:00:00.000Z',
-      updatedAt: '2025-01-01T00:00:00.000Z', messageCount: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, etag: 'e' };
+      updatedAt: '2025-01-01T00:00:00.000Z', messageCount: 0, usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 }, etag: 'e', activeLeafId: null };
     expect(conforms(schema('Conversation'), conversation)).toEqual([]);
     expect(conforms(schema('Conversation'), { ...conversation, userId: 'u' })).toEqual(['$.userId: not a documented property']);
     const { etag: _etag, ...withoutEtag } = conversation;
@@ -231,6 +231,33 @@ describe('real answers validate against docs/openapi.json', () => {
     const res = await first.rest;
     expectDocumented('POST', '/conversations/{conversationId}/messages', res);
     expect(res.events.at(-1)?.event).toBe('message.completed');
+  });
+
+  it('branches: an edit, a regeneration (JSON and stream), one message, every branch, a branch switch', async () => {
+    const user = 'oa-branches';
+    const id = await newConversation(t.api, user);
+    const path = '/conversations/{conversationId}/messages';
+    // USER_DAILY_TOKEN_LIMIT is 1 here: each turn runs on a day of its own.
+    const nextDay = () => t.clock.advance(86_400_000);
+    const first = await exchange('POST', path, { id, user, body: { content: 'One' }, headers: { accept: 'application/json' } });
+    nextDay();
+    const edit = await exchange('POST', path, { id, user, body: { content: 'One, edited', parentId: null }, headers: { accept: 'application/json' } });
+    expect(edit.body.userMessage.parentId).toBeNull();
+    const regen = `${path}/{messageId}/regenerate`;
+    nextDay();
+    const json = await exchange('POST', regen, { id, user, messageId: edit.body.assistantMessage.id as string, headers: { accept: 'application/json' } });
+    expect(json.status).toBe(201);
+    nextDay();
+    const streamed = await exchange('POST', regen, { id, user, messageId: edit.body.userMessage.id as string, body: { settings: { maxTokens: 32 } } });
+    expect(streamed.events.at(-1)?.event).toBe('message.completed');
+    const one = await exchange('GET', `${path}/{messageId}`, { id, user, messageId: json.body.assistantMessage.id as string });
+    expect(one.body.siblingIds).toHaveLength(3);
+    expect((await exchange('GET', `${path}/{messageId}`, { id, user, messageId: 'm_AAAAAAAAAAAAAAAAAAAAAa' })).status).toBe(404);
+    expect((await exchange('POST', regen, { id, user, messageId: 'm_AAAAAAAAAAAAAAAAAAAAAa' })).status).toBe(404);
+    expect((await exchange('GET', path, { id, user, query: '?branch=all' })).body.items).toHaveLength(6);
+    const switched = await exchange('PATCH', '/conversations/{conversationId}', { id, user, body: { activeMessageId: first.body.userMessage.id } });
+    expect(switched.body.activeLeafId).toBe(first.body.assistantMessage.id);
+    expect((await exchange('PATCH', '/conversations/{conversationId}', { id, user, body: { activeMessageId: 'm_AAAAAAAAAAAAAAAAAAAAAa' } })).status).toBe(400);
   });
 
   it('messages: stop (202 while streaming, 200 once finished) and resume (200 from an id, 400 for one never sent)', async () => {

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import {
-  createConversationSchema, feedbackSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, settingsSchema, streamQuery, usageQuery,
+  createConversationSchema, feedbackSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, regenerateSchema,
+  settingsSchema, streamQuery, usageQuery,
 } from '../src/http/schemas.js';
 
 /**
@@ -30,6 +31,7 @@ const BODIES: Readonly<Record<string, z.ZodType>> = {
   PatchConversationRequest: patchConversationSchema,
   PostMessageRequest: postMessageSchema(maxContentChars),
   FeedbackRequest: feedbackSchema,
+  RegenerateRequest: regenerateSchema,
 };
 const QUERIES: Readonly<Record<string, z.ZodType>> = {
   listConversations: listConversationsQuery,
@@ -49,6 +51,10 @@ const REFINEMENTS: readonly { readonly component: string; readonly path: readonl
   {
     component: 'PostMessageRequest', path: ['properties', 'extra', 'properties', 'logitBias'], keyword: { maxProperties: 300 },
     accepts: { content: 'x', extra: { logitBias: biases(300) } }, refuses: { content: 'x', extra: { logitBias: biases(301) } },
+  },
+  {
+    component: 'RegenerateRequest', path: ['properties', 'extra', 'properties', 'logitBias'], keyword: { maxProperties: 300 },
+    accepts: { extra: { logitBias: biases(300) } }, refuses: { extra: { logitBias: biases(301) } },
   },
 ];
 

@@ -1,5 +1,6 @@
 import type { ActiveTurn, Conversation, ConversationSettings, Message, Page, TitleSource, Usage } from './conversation.js';
 import type { UsageEntry } from './UsageLedger.js';
+import type { BranchPath, LaneSpan, LaneView } from './BranchPath.js';
 
 export interface NewConversation {
   readonly id: string;
@@ -17,6 +18,8 @@ export interface ConversationChanges {
   readonly title?: string;
   readonly systemPrompt?: string | null;
   readonly settings?: ConversationSettings;
+  /** The branch the conversation shows: its leaf and the lanes to it (PATCH `activeMessageId`). */
+  readonly activeLeaf?: { readonly id: string; readonly path: readonly LaneSpan[] };
   readonly updatedAt: string;
 }
 
@@ -64,6 +67,20 @@ export interface TurnStart {
   readonly messages: readonly Omit<Message, 'seq'>[];
   /** Recorded with the turn when the request carried an `Idempotency-Key`. */
   readonly idempotency?: IdempotencyRecord | undefined;
+  /**
+   * The conversation's `lastSeq` the turn planned with: if a message was added since, the turn is refused as
+   * `locked` (its new message could otherwise join a lane that grew meanwhile, and the lane would fork).
+   */
+  readonly expectedLastSeq?: number | undefined;
+  /** A message stored before branches, written again in the same step with the `parentId` it gains (a sibling is added). */
+  readonly adopt?: Message | undefined;
+}
+
+/** A message's place in the tree, as sibling reads return it. */
+export interface MessageLink {
+  readonly id: string;
+  readonly parentId: string | null;
+  readonly seq: number;
 }
 
 export type TurnStartResult =
@@ -111,8 +128,6 @@ export interface ConversationStore {
   listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;
   /** A page of a conversation's messages, newest first, for building the prompt (the conversation is not checked). */
   recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>>;
-  /** How many of the conversation's messages numbered below `seq` would be sent to the model (`isSendable`). */
-  countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number>;
   getMessage(userId: string, messageId: string): Promise<Message | null>;
   /**
    * Reads a message of the conversation, applies `change` (which may throw to refuse) and writes the result
@@ -120,6 +135,16 @@ export interface ConversationStore {
    * write is lost. NotFoundError when the conversation has no such message.
    */
   modifyMessage(userId: string, conversationId: string, messageId: string, change: (message: Message) => Message): Promise<Message>;
+  /** A page of the messages on `path` (see BranchPath), by `seq` in `order`; the conversation is not checked. */
+  pathMessages(userId: string, conversationId: string, path: BranchPath, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;
+  /** How many messages on `path` numbered below `seq` would be sent to the model (`isSendable`). */
+  countSendableOnPath(userId: string, conversationId: string, path: BranchPath, seq: number): Promise<number>;
+  /** The conversation's messages whose `parentId` is one of `parentIds` (null: first messages), in any order. */
+  childrenOf(userId: string, conversationId: string, parentIds: readonly (string | null)[]): Promise<readonly MessageLink[]>;
+  /** The original lane's message right before or after the one numbered `seq`, or null: a pre-branch message's neighbour. */
+  originalLaneNeighbour(userId: string, conversationId: string, seq: number, side: 'before' | 'after'): Promise<Message | null>;
+  /** Lane `branch` (null: the original lane) from the message numbered `fromSeq` on, and the lanes forked from it there. */
+  readLane(userId: string, conversationId: string, branch: string | null, fromSeq: number): Promise<LaneView>;
 
   /**
    * Takes the conversation's turn lock if it is free or expired at `now` and, in the same atomic write, stores the
@@ -127,6 +152,8 @@ export interface ConversationStore {
    * messages without their lock. `conversation` is the version the caller just read (its etag saves a read; the
    * result never depends on it). A lock held by the same turn id counts as free. Throws NotFoundError for a
    * missing or deleted conversation.
+   *
+   * The last message of `start.messages` becomes the conversation's active leaf.
    *
    * An idempotency record older than 24 hours (by the store's clock) gives way to the new one. When both the lock
    * is held and the key is taken, as when two requests with the same key race, either reason may be reported.

@@ -1,7 +1,8 @@
 import type { Clock } from './ports.js';
-import { PLACEHOLDER_TITLE, type Conversation, type ConversationSettings, type Message, type Page } from './conversation.js';
-import type { ConversationListRequest, ConversationStore, PageRequest } from './ConversationStore.js';
-import { NotFoundError, ValidationError } from './errors.js';
+import { PLACEHOLDER_TITLE, type Conversation, type ConversationSettings, type Page } from './conversation.js';
+import type { ConversationListRequest, ConversationStore } from './ConversationStore.js';
+import { NotFoundError, PreconditionFailedError, ValidationError } from './errors.js';
+import { MessageTree } from './MessageTree.js';
 import { newId } from './ids.js';
 import { MODEL_CATALOG, findModel, type ModelSpec } from './modelCatalog.js';
 
@@ -16,7 +17,12 @@ export interface UpdateConversation {
   readonly title?: string | undefined;
   readonly systemPrompt?: string | null | undefined;
   readonly settings?: ConversationSettings | undefined;
+  /** Switch branch: the active branch becomes the one through this message, continued by newest children. */
+  readonly activeMessageId?: string | undefined;
 }
+
+/** Read-modify-writes of a branch switch that met a concurrent change, before giving up with 412. */
+const SWITCH_ATTEMPTS = 8;
 
 /** Checks what only the model can tell: `maxTokens` within its output limit. */
 export function checkSettingsForModel(settings: ConversationSettings | undefined, model: ModelSpec, field = 'settings'): void {
@@ -32,12 +38,18 @@ export class Conversations {
   readonly #store: ConversationStore;
   readonly #clock: Clock;
   readonly #models: readonly ModelSpec[];
+  readonly #tree: MessageTree;
 
   /** `served` lists the models this deployment serves; the first is the default for new conversations. */
   constructor(store: ConversationStore, clock: Clock, served: readonly ModelSpec[]) {
     this.#store = store;
     this.#clock = clock;
     this.#models = served;
+    this.#tree = new MessageTree(store);
+  }
+
+  get tree(): MessageTree {
+    return this.#tree;
   }
 
   get servedModels(): readonly ModelSpec[] {
@@ -70,30 +82,39 @@ export class Conversations {
   async get(userId: string, conversationId: string): Promise<Conversation> {
     const conversation = await this.#store.getConversation(userId, conversationId);
     if (!conversation) throw new NotFoundError('No such conversation.');
-    return conversation;
+    return this.#tree.withActiveLeaf(userId, conversation);
   }
 
   /** `titleContains`: only titles containing it, case and accents ignored (see `searchKey`). */
-  list(userId: string, page: ConversationListRequest): Promise<Page<Conversation>> {
-    return this.#store.listConversations(userId, page);
+  async list(userId: string, page: ConversationListRequest): Promise<Page<Conversation>> {
+    const result = await this.#store.listConversations(userId, page);
+    return { items: await Promise.all(result.items.map((c) => this.#tree.withActiveLeaf(userId, c))), nextCursor: result.nextCursor };
   }
 
   async update(userId: string, conversationId: string, input: UpdateConversation, ifMatch?: string): Promise<Conversation> {
-    if (input.settings) checkSettingsForModel(input.settings, this.modelOf(await this.get(userId, conversationId)));
-    return this.#store.updateConversation(
-      userId,
-      conversationId,
-      { ...input, updatedAt: this.#clock.now().toISOString() },
-      ifMatch,
-    );
+    const { activeMessageId, ...changes } = input;
+    if (activeMessageId === undefined) {
+      if (changes.settings) checkSettingsForModel(changes.settings, this.modelOf(await this.get(userId, conversationId)));
+      const updated = await this.#store.updateConversation(userId, conversationId, { ...changes, updatedAt: this.#clock.now().toISOString() }, ifMatch);
+      return this.#tree.withActiveLeaf(userId, updated);
+    }
+    // The leaf is computed from the version read, and written only over that version: a turn that added messages
+    // meanwhile makes the write fail (412) and the walk is done again, so the leaf is never one that has children.
+    for (let attempt = 1; ; attempt += 1) {
+      const current = await this.get(userId, conversationId);
+      if (changes.settings) checkSettingsForModel(changes.settings, this.modelOf(current));
+      const activeLeaf = await this.#tree.leafThrough(userId, conversationId, activeMessageId);
+      const condition = ifMatch === undefined || ifMatch === '*' ? current.etag : ifMatch;
+      try {
+        return await this.#store.updateConversation(userId, conversationId, { ...changes, activeLeaf, updatedAt: this.#clock.now().toISOString() }, condition);
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError) || condition === ifMatch || attempt >= SWITCH_ATTEMPTS) throw error;
+      }
+    }
   }
 
   async delete(userId: string, conversationId: string): Promise<void> {
     if (!(await this.#store.deleteConversation(userId, conversationId))) throw new NotFoundError('No such conversation.');
-  }
-
-  messages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>> {
-    return this.#store.listMessages(userId, conversationId, page);
   }
 
   /** The catalog entry of a stored conversation's model (a model no longer served still has its spec). */

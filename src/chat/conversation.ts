@@ -1,5 +1,6 @@
 import type { FinishReason } from './ports.js';
 import type { TurnContext } from './turnTypes.js';
+import type { LaneSpan } from './BranchPath.js';
 
 /** Token usage of a turn or a total. `estimated` marks the service's own count where the model sent none. */
 export interface Usage {
@@ -60,6 +61,13 @@ export interface Conversation {
   /** Highest message sequence number used; messages are ordered by `seq`. */
   readonly lastSeq: number;
   readonly activeTurn: ActiveTurn | null;
+  /**
+   * The last message of the branch the conversation shows (null: no messages). Undefined on a conversation no
+   * turn of this version has touched: its messages form one line and its newest message is the leaf.
+   */
+  readonly activeLeafId?: string | null;
+  /** The lanes from a root to `activeLeafId` (`pathTo` of the leaf); undefined where `activeLeafId` is. */
+  readonly activePath?: readonly LaneSpan[];
 }
 
 /** Why a reply ended: the model's reason, or `cancelled` when a stop ended it (never a model's finish reason). */
@@ -101,6 +109,12 @@ export interface Message {
   readonly context?: TurnContext;
   /** Set only through `ConversationStore.modifyMessage`; every other writer of a stored message keeps it. */
   readonly feedback?: MessageFeedback;
+  /** The message this one follows; null for a first message; undefined on messages stored before branches. */
+  readonly parentId?: string | null;
+  /** The lane this message is in: the id of the lane's first message; undefined for the original lane. */
+  readonly branch?: string;
+  /** The lanes of this message's path above its own lane, root first (undefined on the original lane). */
+  readonly forks?: readonly LaneSpan[];
 }
 
 export interface Page<T> {

@@ -20,6 +20,9 @@ export function requestHash(request: TurnRequest): string {
     content: request.content,
     settings: ordered(request.settings, SETTINGS),
     extra: ordered(request.extra, EXTRA),
+    // Where in the tree: a send after another parent, or a regeneration of a message, is another request.
+    parentId: request.target?.kind === 'send' ? request.target.parentId : undefined,
+    regenerate: request.target?.kind === 'regenerate' ? request.target.messageId : undefined,
   };
   return createHash('sha256').update(JSON.stringify(canonical)).digest('base64url');
 }

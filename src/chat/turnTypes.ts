@@ -1,6 +1,7 @@
 import type { ChatError } from './errors.js';
 import type { ConversationSettings, Message } from './conversation.js';
 import type { ExtraParameters } from './ports.js';
+import type { TurnTarget } from './branchPoint.js';
 
 /** What was sent to the model for a turn (the contract's `Context`). */
 export interface TurnContext {
@@ -12,7 +13,10 @@ export interface TurnContext {
 }
 
 export interface TurnRequest {
+  /** The new user message's text (ignored by a regeneration, which answers a stored one). */
   readonly content: string;
+  /** Where the turn goes in the message tree; absent: a new message after the active leaf. */
+  readonly target?: TurnTarget | undefined;
   readonly settings?: ConversationSettings | undefined;
   readonly extra?: ExtraParameters | undefined;
   /** Makes the POST replayable for 24 h, for the same request (`requestHash`); another request with it is refused. */

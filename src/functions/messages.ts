@@ -1,7 +1,9 @@
-import type { HttpResponseInit } from '@azure/functions';
+import type { HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { httpRoute } from '../http/routes.js';
 import { services, type Services } from '../app.js';
 import { ValidationError } from '../chat/errors.js';
+import type { StartedTurn } from '../chat/turnTypes.js';
+import { messageIdOf } from '../http/messageIdOf.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
 import { presentMessage } from '../http/present.js';
 import { problemResponse } from '../http/problem.js';
@@ -19,7 +21,7 @@ httpRoute('listMessages', {
     const id = conversationIdOf(request);
     const { listMessagesQuery } = await requestSchemas();
     const query = parseWith(listMessagesQuery, queryObject(request), 'query string');
-    const page = await s.conversations.messages(caller.userId, id, query);
+    const page = await s.conversations.tree.list(caller.userId, id, query);
     const now = s.clock.now();
     return json(200, { items: page.items.map((m) => presentMessage(m, now)), nextCursor: page.nextCursor });
   }),
@@ -61,20 +63,53 @@ httpRoute('postMessage', {
     const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
     const raw = await readJson(request, s.config.limits.maxBodyBytes);
     const body = parseWith(await schemaFor(s), raw, 'body');
-    const turn = await s.turns.start(caller.userId, id, { ...body, idempotencyKey });
-    const now = () => s.clock.now();
-
-    if (wantsJson(request.headers.get('accept'))) {
-      const outcome = await turn.outcome;
-      if (outcome.type === 'failed') return problemResponse(outcome.error, context);
-      return json(201, {
-        userMessage: presentMessage(turn.userMessage, now()),
-        assistantMessage: presentMessage(outcome.message, now()),
-        context: outcome.context,
-      });
-    }
-    const frames = turnEventStream(turn.events, 0, s.config.limits.pingIntervalMs, now, context);
-    return { status: 200, headers: SSE_HEADERS, body: frames };
+    const { parentId, ...turnBody } = body;
+    const turn = await s.turns.start(caller.userId, id, {
+      ...turnBody, idempotencyKey, ...(parentId !== undefined ? { target: { kind: 'send', parentId } } : {}),
+    });
+    return turnResponse(turn, request, context, s);
   }),
 });
+
+httpRoute('getMessage', {
+  route: 'conversations/{conversationId}/messages/{messageId}',
+  methods: ['GET'],
+  authLevel: 'anonymous',
+  handler: forCaller(services, async (request, _context, s, caller) => {
+    const id = conversationIdOf(request);
+    const message = await s.conversations.tree.get(caller.userId, id, messageIdOf(request));
+    return json(200, presentMessage(message, s.clock.now()));
+  }),
+});
+
+httpRoute('regenerateMessage', {
+  route: 'conversations/{conversationId}/messages/{messageId}/regenerate',
+  methods: ['POST'],
+  authLevel: 'anonymous',
+  handler: forCaller(services, async (request, context, s, caller): Promise<HttpResponseInit> => {
+    const id = conversationIdOf(request);
+    const messageId = messageIdOf(request);
+    const idempotencyKey = idempotencyKeyOf(request.headers.get('idempotency-key'));
+    const { regenerateSchema } = await requestSchemas();
+    const body = parseWith(regenerateSchema, await readJson(request, s.config.limits.maxBodyBytes), 'body');
+    const turn = await s.turns.start(caller.userId, id, { ...body, content: '', idempotencyKey, target: { kind: 'regenerate', messageId } });
+    return turnResponse(turn, request, context, s);
+  }),
+});
+
+/** A started turn as the client asked for it: one JSON body once it is stored, or the stream of its events. */
+async function turnResponse(turn: StartedTurn, request: HttpRequest, context: InvocationContext, s: Services): Promise<HttpResponseInit> {
+  const now = () => s.clock.now();
+  if (wantsJson(request.headers.get('accept'))) {
+    const outcome = await turn.outcome;
+    if (outcome.type === 'failed') return problemResponse(outcome.error, context);
+    return json(201, {
+      userMessage: presentMessage(turn.userMessage, now()),
+      assistantMessage: presentMessage(outcome.message, now()),
+      context: outcome.context,
+    });
+  }
+  const frames = turnEventStream(turn.events, 0, s.config.limits.pingIntervalMs, now, context);
+  return { status: 200, headers: SSE_HEADERS, body: frames };
+}
 

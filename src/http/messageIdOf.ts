@@ -1,8 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
 import { NotFoundError } from '../chat/errors.js';
+import { MESSAGE_ID } from './messageId.js';
 
-/** Message ids the server hands out: `m_` and base64url characters. */
-const MESSAGE_ID = /^m_[A-Za-z0-9_-]{1,64}$/;
 
 /** The `{messageId}` route parameter; an id this service could not have issued is simply not found. */
 export function messageIdOf(request: HttpRequest): string {

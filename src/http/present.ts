@@ -14,6 +14,7 @@ export function presentConversation(c: Conversation) {
     messageCount: c.messageCount,
     usage: presentUsage(c.usage),
     etag: c.etag,
+    activeLeafId: c.activeLeafId ?? null,
   };
 }
 
@@ -27,7 +28,7 @@ function presentUsage(u: Usage) {
 }
 
 /** The contract's Message, as it stands at `now` (`asSeen`: a lost turn's reply reads as `incomplete`). */
-export function presentMessage(message: Message, now: Date = new Date()) {
+export function presentMessage(message: Message & { readonly siblingIds?: readonly string[] }, now: Date = new Date()) {
   const m = asSeen(message, now);
   return {
     id: m.id,
@@ -42,6 +43,9 @@ export function presentMessage(message: Message, now: Date = new Date()) {
     ...(m.model ? { model: m.model } : {}),
     ...(m.error ? { error: m.error } : {}),
     ...(m.feedback ? { feedback: { rating: m.feedback.rating, comment: m.feedback.comment, updatedAt: m.feedback.updatedAt } } : {}),
+    // Undefined only on a message stored before branches that no tree read resolved (its parent is the previous one).
+    ...(m.parentId !== undefined ? { parentId: m.parentId } : {}),
+    ...(message.siblingIds ? { siblingIds: message.siblingIds } : {}),
   };
 }
 

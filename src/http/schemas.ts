@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MESSAGE_ID } from './messageId.js';
 
 /**
  * Request shapes, validated at the edge. These schemas are the single source of the request types: the
@@ -35,10 +36,14 @@ export const createConversationSchema = z.strictObject({
   settings: settingsSchema.optional(),
 });
 
+/** A message id as this service issues them; anything else cannot name a message and is refused before the store is asked. */
+const messageId = z.string().regex(MESSAGE_ID, 'must be a message id of this conversation');
+
 export const patchConversationSchema = z.strictObject({
   title: text(MAX_TITLE).optional(),
   systemPrompt: text(MAX_SYSTEM_PROMPT).nullable().optional(),
   settings: settingsSchema.optional(),
+  activeMessageId: messageId.optional(),
 });
 
 export const extraSchema = z.strictObject({
@@ -56,8 +61,14 @@ export function postMessageSchema(maxContentChars: number) {
     content: text(maxContentChars).refine((s) => s.trim().length > 0, 'must not be empty'),
     settings: settingsSchema.optional(),
     extra: extraSchema.optional(),
+    parentId: messageId.nullable().optional(),
   });
 }
+
+export const regenerateSchema = z.strictObject({
+  settings: settingsSchema.optional(),
+  extra: extraSchema.optional(),
+});
 
 const limit = (max: number, fallback: number) =>
   z
@@ -91,6 +102,7 @@ export const listMessagesQuery = z.strictObject({
   limit: limit(100, 50),
   cursor,
   order: z.enum(['asc', 'desc']).optional().transform((v) => v ?? 'asc'),
+  branch: z.enum(['active', 'all']).optional().transform((v) => v ?? 'active'),
 });
 
 /** `?lastEventId=`: for clients that cannot set `Last-Event-ID`; its form is checked with the stream's ids. */
@@ -104,5 +116,7 @@ export type CreateConversationInput = z.infer<typeof createConversationSchema>;
 export type PatchConversationInput = z.infer<typeof patchConversationSchema>;
 export type FeedbackBody = z.infer<typeof feedbackSchema>;
 export type PostMessageInput = z.infer<ReturnType<typeof postMessageSchema>>;
+export type RegenerateInput = z.infer<typeof regenerateSchema>;
 
 export { CONVERSATION_ID } from './conversationId.js';
+export { MESSAGE_ID } from './messageId.js';

@@ -1,9 +1,11 @@
 import type { Container } from '@azure/cosmos';
 import type { Conversation, Message, Page } from '../chat/conversation.js';
 import type {
-  ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation,
-  PageRequest, TurnOutcome, TurnStart, TurnStartResult,
+  ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, MessageLink,
+  NewConversation, PageRequest, TurnOutcome, TurnStart, TurnStartResult,
 } from '../chat/ConversationStore.js';
+import type { BranchPath, LaneView } from '../chat/BranchPath.js';
+import { CosmosMessageTree } from './CosmosMessageTree.js';
 import { systemClock, type Clock } from '../chat/ports.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
 import { guard } from './cosmosErrors.js';
@@ -16,7 +18,7 @@ import { CosmosTurnLock } from './CosmosTurnLock.js';
 /**
  * The ConversationStore port over one Cosmos container partitioned by `/userId`: conversations, messages and
  * idempotency records. It only composes its concerns (CosmosConversations, CosmosTurnLock, CosmosDeletion,
- * CosmosTitlesAndFeedback), which share one ConversationDocuments: the instance's memory of conversations, so a turn's lock follows the read
+ * CosmosTitlesAndFeedback, CosmosMessageTree), which share one ConversationDocuments: the instance's memory of conversations, so a turn's lock follows the read
  * before it without another round trip.
  */
 export class CosmosConversationStore implements ConversationStore {
@@ -25,6 +27,7 @@ export class CosmosConversationStore implements ConversationStore {
   readonly #turns: CosmosTurnLock;
   readonly #deletion: CosmosDeletion;
   readonly #annotations: CosmosTitlesAndFeedback;
+  readonly #tree: CosmosMessageTree;
 
   /** `clock` is the one the turn uses: lock expiry, tombstones and idempotency windows are all read against it. */
   constructor(container: Container, clock: Clock = systemClock) {
@@ -34,6 +37,7 @@ export class CosmosConversationStore implements ConversationStore {
     this.#deletion = new CosmosDeletion(container, clock, documents);
     this.#turns = new CosmosTurnLock(container, clock, documents, this.#deletion);
     this.#annotations = new CosmosTitlesAndFeedback(container, documents);
+    this.#tree = new CosmosMessageTree(container);
   }
 
   createConversation(userId: string, input: NewConversation): Promise<Conversation> {
@@ -72,12 +76,28 @@ export class CosmosConversationStore implements ConversationStore {
     return this.#conversations.recentMessages(userId, conversationId, page);
   }
 
-  countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    return this.#conversations.countSendableBefore(userId, conversationId, seq);
-  }
-
   getMessage(userId: string, messageId: string): Promise<Message | null> {
     return this.#conversations.getMessage(userId, messageId);
+  }
+
+  pathMessages(userId: string, conversationId: string, path: BranchPath, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>> {
+    return this.#tree.pathMessages(userId, conversationId, path, page);
+  }
+
+  countSendableOnPath(userId: string, conversationId: string, path: BranchPath, seq: number): Promise<number> {
+    return this.#tree.countSendableOnPath(userId, conversationId, path, seq);
+  }
+
+  childrenOf(userId: string, conversationId: string, parentIds: readonly (string | null)[]): Promise<readonly MessageLink[]> {
+    return this.#tree.childrenOf(userId, conversationId, parentIds);
+  }
+
+  originalLaneNeighbour(userId: string, conversationId: string, seq: number, side: 'before' | 'after'): Promise<Message | null> {
+    return this.#tree.originalLaneNeighbour(userId, conversationId, seq, side);
+  }
+
+  readLane(userId: string, conversationId: string, branch: string | null, fromSeq: number): Promise<LaneView> {
+    return this.#tree.readLane(userId, conversationId, branch, fromSeq);
   }
 
   beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now?: Date): Promise<TurnStartResult> {

@@ -9,7 +9,6 @@ import { NotFoundError, StoreUnavailableError } from '../chat/errors.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
 import { asJson, transactionalBatch } from './cosmosBatch.js';
 import { guard } from './cosmosErrors.js';
-import { queryPartition } from './cosmosQuery.js';
 import type { ConversationDocuments } from './ConversationDocuments.js';
 import type { ConversationDocument, MessageDocument } from './documents.js';
 import { titleFields, toConversation, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
@@ -20,7 +19,7 @@ import { readItem } from './readItem.js';
 export type ConversationsAndMessages = Pick<
   ConversationStore,
   | 'createConversation' | 'getConversation' | 'listConversations' | 'updateConversation' | 'listMessages'
-  | 'recentMessages' | 'countSendableBefore' | 'getMessage' | 'putMessage' | 'settleMessage'
+  | 'recentMessages' | 'getMessage' | 'putMessage' | 'settleMessage'
 >;
 
 /**
@@ -40,7 +39,7 @@ export class CosmosConversations implements ConversationsAndMessages {
   async createConversation(userId: string, input: NewConversation): Promise<Conversation> {
     const doc: ConversationDocument = {
       ...input, ...titleFields(input.title, titleSourceOf(input)), userId, type: 'conversation', updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0,
-      activeTurn: null, recentTurns: [],
+      activeTurn: null, recentTurns: [], activeLeafId: null, activePath: [],
     };
     const { resource } = await guard(() => this.#container.items.create(doc));
     return toConversation(resource as ConversationDocument);
@@ -64,6 +63,10 @@ export class CosmosConversations implements ConversationsAndMessages {
       if (changes.title !== undefined) Object.assign(d, titleFields(changes.title, 'user'));
       if (changes.systemPrompt !== undefined) d.systemPrompt = changes.systemPrompt;
       if (changes.settings !== undefined) d.settings = { ...d.settings, ...changes.settings };
+      if (changes.activeLeaf !== undefined) {
+        d.activeLeafId = changes.activeLeaf.id;
+        d.activePath = [...changes.activeLeaf.path];
+      }
       d.updatedAt = changes.updatedAt;
     }, { ifMatch });
     return toConversation(doc);
@@ -83,22 +86,6 @@ export class CosmosConversations implements ConversationsAndMessages {
   async recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>> {
     const result = await pageQuery<MessageDocument>(this.#container, messagesQuery(userId, conversationId, 'DESC'), userId, page);
     return { items: result.items.map(toMessage), nextCursor: result.nextCursor };
-  }
-
-  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    const older = 'SELECT VALUE COUNT(1) FROM c WHERE c.userId = @userId AND c.type = "message" AND c.conversationId = @conversationId AND c.seq < @seq ';
-    // Two queries, so the first stays answerable from the index alone (an OR with the second would make Cosmos load
-    // every older document). The second finds only messages written before the flag existed, judged as isSendable
-    // judges them; IS_DEFINED is served by the range index, so it costs little once every message has the flag.
-    const counts = await Promise.all([
-      queryPartition<number>(this.#container, userId, `${older}AND c.sendable = true`, { conversationId, seq }),
-      queryPartition<number>(
-        this.#container, userId,
-        `${older}AND NOT IS_DEFINED(c.sendable) AND c.status != "failed" AND LENGTH(TRIM(c.content)) > 0`,
-        { conversationId, seq },
-      ),
-    ]);
-    return counts.flat().reduce((sum, n) => sum + n, 0);
   }
 
   async getMessage(userId: string, messageId: string): Promise<Message | null> {

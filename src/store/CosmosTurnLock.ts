@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { spansTo } from '../chat/BranchPath.js';
 import type { Container } from '@azure/cosmos';
 import type { Conversation, Message } from '../chat/conversation.js';
 import type { ConversationStore, DiscardedTurn, IdempotencyRecord, TurnOutcome, TurnStart, TurnStartResult } from '../chat/ConversationStore.js';
@@ -47,14 +48,21 @@ export class CosmosTurnLock implements Pick<ConversationStore, 'beginTurn' | 'fi
       if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
       const held = doc.activeTurn;
       if (held && held.turnId !== start.turn.turnId && Date.parse(held.expiresAt) > now.getTime()) return LOCKED;
+      if (start.expectedLastSeq !== undefined && doc.lastSeq !== start.expectedLastSeq) return LOCKED;
       const messages = start.messages.map((m, i): Message => ({ ...m, seq: doc.lastSeq + 1 + i }));
-      const locked: ConversationDocument = { ...doc, activeTurn: start.turn, lastSeq: doc.lastSeq + messages.length };
+      const leaf = messages.at(-1);
+      const locked: ConversationDocument = {
+        ...doc, activeTurn: start.turn, lastSeq: doc.lastSeq + messages.length,
+        ...(leaf ? { activeLeafId: leaf.id, activePath: spansTo(leaf) } : {}),
+      };
       const writes: BatchWrite[] = [];
       // The key first: a key another request recorded fails the batch before anything else is attempted.
       if (start.idempotency) writes.push({ kind: 'create', body: asJson(idempotencyDocument(userId, start.idempotency)) });
       const lockIndex = writes.length;
       writes.push({ kind: 'replace', body: asJson(locked), ifMatch: doc._etag ?? '', original: asJson(doc) });
       for (const message of messages) writes.push({ kind: 'create', body: asJson(toMessageDocument(message)) });
+      // Last: an upsert cannot be undone (see BatchWrite); it only adds the parentId the message always had.
+      if (start.adopt) writes.push({ kind: 'upsert', body: asJson(toMessageDocument(start.adopt)) });
 
       const outcome = await transactionalBatch(this.#container, userId, writes);
       if (outcome.ok) {

@@ -6,6 +6,7 @@ import { isSendable, titleSourceOf } from '../chat/conversation.js';
 import { searchKey } from '../chat/searchKey.js';
 import type { IdempotencyRecord } from '../chat/ConversationStore.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
+import type { LaneSpan } from '../chat/BranchPath.js';
 
 /** How documents look in Cosmos DB: private to the store, converted at its boundary. */
 export interface ConversationDocument {
@@ -33,6 +34,9 @@ export interface ConversationDocument {
   recentTurns: string[];
   /** Set first when the conversation is deleted: from then on every read treats it as gone. */
   deletedAt?: string;
+  /** The active branch's last message and the lanes to it; absent on conversations stored before branches. */
+  activeLeafId?: string | null;
+  activePath?: LaneSpan[];
   _etag?: string;
 }
 
@@ -59,6 +63,17 @@ export interface MessageDocument {
    * reading them. Absent on messages written before 2026-11-26.
    */
   sendable?: boolean;
+  /** Absent on messages stored before branches (their parent is the previous message). */
+  parentId?: string | null;
+  /** The lane (id of its first message); absent on the original lane. */
+  branch?: string;
+  forks?: LaneSpan[];
+  /**
+   * On the first message of a lane forked off another: that lane (null: the original) and the seq it forks after,
+   * so the lanes forked from a lane are one indexed query (`forks`' last entry cannot be filtered on).
+   */
+  forkLane?: string | null;
+  forkSeq?: number;
   _etag?: string;
 }
 
@@ -114,6 +129,7 @@ export function toConversation(doc: ConversationDocument): Conversation {
     etag: (doc._etag ?? '').replace(/"/g, ''),
     lastSeq: doc.lastSeq,
     activeTurn: doc.activeTurn,
+    ...(doc.activeLeafId !== undefined ? { activeLeafId: doc.activeLeafId, activePath: doc.activePath ?? [] } : {}),
   };
 }
 
@@ -123,12 +139,18 @@ export function titleFields(title: string, titleSource: TitleSource | null): Pic
 }
 
 export function toMessage(doc: MessageDocument): Message {
-  const { type: _type, sendable: _sendable, ...message } = doc;
+  const { type: _type, sendable: _sendable, forkLane: _forkLane, forkSeq: _forkSeq, ...message } = doc;
   return stripSystemFields(message) as Message;
 }
 
 export function toMessageDocument(message: Message): MessageDocument {
-  return { ...message, type: 'message', sendable: isSendable(message) };
+  const fork = message.branch === message.id ? message.forks?.at(-1) : undefined;
+  return {
+    ...(message as Omit<Message, 'forks'>),
+    ...(message.forks ? { forks: [...message.forks] } : {}),
+    type: 'message', sendable: isSendable(message),
+    ...(fork ? { forkLane: fork.branch, forkSeq: fork.untilSeq } : {}),
+  };
 }
 
 export function toIdempotencyRecord(doc: IdempotencyDocument): IdempotencyRecord {

@@ -3,7 +3,6 @@ import type { Message } from '../../src/chat/conversation.js';
 import { ConflictError, NotFoundError, ValidationError } from '../../src/chat/errors.js';
 import { LEASE_TIMING } from '../../src/chat/leaseTiming.js';
 import { checkRateable, setMessageFeedback } from '../../src/chat/messageFeedback.js';
-import { TestClock } from '../support/clock.js';
 import { MemoryConversationStore } from '../support/memory/MemoryConversationStore.js';
 import { MemoryUsageLedger } from '../support/memory/MemoryUsageLedger.js';
 import { turnStartAt } from '../support/turnStart.js';
@@ -36,8 +35,9 @@ describe('checkRateable: which messages take feedback', () => {
 
 describe('setMessageFeedback', () => {
   it('sets, replaces and removes the feedback, stamped with the clock; another caller or conversation is not found', async () => {
-    const clock = new TestClock();
-    clock.set(NOW);
+    // Stopped, unlike TestClock: the stamp is compared with the clock read afterwards.
+    let time = NOW.getTime();
+    const clock = { now: () => new Date(time), advance: (ms: number) => (time += ms) };
     const store = new MemoryConversationStore(clock, new MemoryUsageLedger());
     const c = await store.createConversation('u', { id: 'c_a', title: 't', model: 'phi-4-mini-instruct', systemPrompt: null, settings: {}, createdAt: at(0) });
     const begun = await store.beginTurn('u', c, turnStartAt(clock, 'u', c.id));

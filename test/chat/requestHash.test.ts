@@ -20,6 +20,8 @@ describe('requestHash: an Idempotency-Key replays only the same request', () => 
     };
     expect(requestHash(reordered)).toBe(requestHash(base));
     expect(requestHash({ ...base, idempotencyKey: 'k-2' })).toBe(requestHash(base));
+    // A send after the active leaf is the plain send it always was: records stored before still replay.
+    expect(requestHash({ ...base, target: { kind: 'send' } })).toBe(requestHash(base));
   });
 
   it('differs when any field differs', () => {
@@ -31,6 +33,11 @@ describe('requestHash: an Idempotency-Key replays only the same request', () => 
       { ...base, extra: { logprobs: true, logitBias: { '42': -4 } } },
       { ...base, extra: undefined },
       { content: 'Hello', settings: {} },
+      // Where in the tree: an edit after a message, a new first message, a regeneration of one message or another.
+      { ...base, target: { kind: 'send', parentId: 'm_AAAAAAAAAAAAAAAAAAAAAa' } },
+      { ...base, target: { kind: 'send', parentId: null } },
+      { ...base, target: { kind: 'regenerate', messageId: 'm_AAAAAAAAAAAAAAAAAAAAAa' } },
+      { ...base, target: { kind: 'regenerate', messageId: 'm_BAAAAAAAAAAAAAAAAAAAAa' } },
     ];
     const hashes = new Set([requestHash(base), ...others.map(requestHash)]);
     expect(hashes.size).toBe(others.length + 1);

@@ -104,13 +104,21 @@ describe('the context window on a 4K model, on a long conversation', () => {
       if (m.seq <= 100) await t.container.items.create({ ...m, type: 'message' }); // no `sendable` field
       else await store.putMessage(m);
     }
-    const { resource: conversation } = await t.container.item(id, USER).read<{ lastSeq: number }>();
-    await t.container.item(id, USER).replace({ ...conversation, lastSeq: 600 });
+    // Written as before branches (no parentId, no active leaf on the conversation): one line.
+    const { resource: conversation } = await t.container.item(id, USER).read<{ lastSeq: number; activeLeafId?: unknown; activePath?: unknown }>();
+    const { activeLeafId: _leaf, activePath: _path, ...legacy } = conversation!;
+    await t.container.item(id, USER).replace({ ...legacy, lastSeq: 600 });
 
     const realRead = store.recentMessages.bind(store);
+    const realPath = store.pathMessages.bind(store);
     let messagesRead = 0;
     store.recentMessages = async (...args) => {
       const page = await realRead(...args);
+      messagesRead += page.items.length;
+      return page;
+    };
+    store.pathMessages = async (...args) => {
+      const page = await realPath(...args);
       messagesRead += page.items.length;
       return page;
     };
@@ -129,6 +137,7 @@ describe('the context window on a 4K model, on a long conversation', () => {
       expect(messagesRead).toBe(100);
     } finally {
       store.recentMessages = realRead;
+      store.pathMessages = realPath;
     }
   });
 

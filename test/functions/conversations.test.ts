@@ -82,7 +82,7 @@ describe('conversation CRUD', () => {
     });
     expect(res.body.createdAt).toBe(res.body.updatedAt);
     expect(Object.keys(res.body).sort()).toEqual(
-      ['createdAt', 'etag', 'id', 'messageCount', 'model', 'settings', 'systemPrompt', 'title', 'titleSource', 'updatedAt', 'usage'],
+      ['activeLeafId', 'createdAt', 'etag', 'id', 'messageCount', 'model', 'settings', 'systemPrompt', 'title', 'titleSource', 'updatedAt', 'usage'],
     );
 
     const read = await get(USER, `/conversations/${res.body.id}`);

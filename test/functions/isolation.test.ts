@@ -129,6 +129,12 @@ const TABLE: Record<string, Row> = {
       // With A's current etag, and with a stale one: still 404, never a 412 that would reveal the id exists.
       expectNotFound(await call(t.api, 'PATCH', path(a.conversation), { user: B, body: { title: 'x' }, headers: { 'if-match': `"${a.etag}"` } }));
       expectNotFound(await call(t.api, 'PATCH', path(a.conversation), { user: B, body: { title: 'x' }, headers: { 'if-match': '"stale"' } }));
+      expectNotFound(await call(t.api, 'PATCH', path(a.conversation), { user: B, body: { activeMessageId: a.turnAssistantId } }));
+      // A's message as the branch of B's own conversation: refused as a message B does not have.
+      const mine = await newConversation(t.api, B);
+      const own = await call(t.api, 'PATCH', path(mine), { user: B, body: { activeMessageId: a.turnAssistantId } });
+      expect([own.status, own.body.code]).toEqual([400, 'validation_failed']);
+      expectNoneOfA(own);
     },
   },
   deleteConversation: {
@@ -161,9 +167,35 @@ const TABLE: Record<string, Row> = {
       });
       expect(own.status).toBe(201);
       expect(own.body.assistantMessage.id).not.toBe(a.turnAssistantId);
+      // A's reply as the parent of B's edit: 400, before anything is stored or sent.
+      const edit = await call(t.api, 'POST', path(mine), { user: B, body: { content: 'x', parentId: a.turnAssistantId }, headers: { accept: 'application/json' } });
+      expect([edit.status, edit.body.code]).toEqual([400, 'validation_failed']);
+      expectNoneOfA(edit);
       expect(t.sim.completionRequests.length).toBe(before + 1);
       bSpent.tokens += own.body.assistantMessage.usage.totalTokens as number;
       bSpent.requests += 1;
+    },
+  },
+  getMessage: {
+    method: 'GET', route: 'conversations/{conversationId}/messages/{messageId}',
+    asB: async () => {
+      expectNotFound(await call(t.api, 'GET', `${messagesPath(a.conversation)}/${a.turnAssistantId}`, { user: B }));
+      // A's message under B's own conversation: still not B's.
+      const mine = await newConversation(t.api, B);
+      expectNotFound(await call(t.api, 'GET', `${messagesPath(mine)}/${a.turnAssistantId}`, { user: B }));
+    },
+  },
+  regenerateMessage: {
+    method: 'POST', route: 'conversations/{conversationId}/messages/{messageId}/regenerate',
+    asB: async () => {
+      const before = t.sim.completionRequests.length;
+      expectNotFound(await call(t.api, 'POST', `${messagesPath(a.conversation)}/${a.turnAssistantId}/regenerate`, { user: B }));
+      expectNotFound(await call(t.api, 'POST', `${messagesPath(a.conversation)}/${a.turnAssistantId}/regenerate`, {
+        user: B, headers: { accept: 'application/json', 'idempotency-key': A_KEY },
+      }));
+      const mine = await newConversation(t.api, B);
+      expectNotFound(await call(t.api, 'POST', `${messagesPath(mine)}/${a.turnAssistantId}/regenerate`, { user: B, headers: { accept: 'application/json' } }));
+      expect(t.sim.completionRequests.length).toBe(before);
     },
   },
   stopMessage: {

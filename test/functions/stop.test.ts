@@ -27,7 +27,9 @@ describe.each(WIRES)('stop over the %s wire', (wire) => {
 
   const post = (user: string, id: string) => LiveStream.open(`${t.api}/conversations/${id}/messages`, { method: 'POST', user, body: { content: 'Tell me a long story.' } });
   const stop = (user: string, id: string, messageId: string) => call(t.api, 'POST', `/conversations/${id}/messages/${messageId}/stop`, { user });
-  const messages = async (user: string, id: string) => (await call(t.api, 'GET', `/conversations/${id}/messages`, { user })).body.items as Record<string, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** The stored messages as a stream's events show them: listings add `siblingIds`, events do not. */
+  const messages = async (user: string, id: string) => ((await call(t.api, 'GET', `/conversations/${id}/messages`, { user })).body.items as Record<string, any>[]) // eslint-disable-line @typescript-eslint/no-explicit-any
+    .map(({ siblingIds: _siblings, ...m }) => m);
   const usage = async (user: string) => (await call(t.api, 'GET', '/usage', { user })).body.totals as { totalTokens: number; requests: number };
   const assistantIdOf = (s: LiveStream) => s.events[0]!.data.assistantMessageId as string;
 

@@ -20,6 +20,7 @@ describe('the app as the Functions host would list it', () => {
         name: 'fallback', route: '{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], authLevel: 'anonymous',
       },
       { name: 'getConversation', route: 'conversations/{conversationId}', methods: ['GET'], authLevel: 'anonymous' },
+      { name: 'getMessage', route: 'conversations/{conversationId}/messages/{messageId}', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'getModel', route: 'model', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'getUsage', route: 'usage', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'health', route: 'health', methods: ['GET'], authLevel: 'anonymous' },
@@ -29,6 +30,7 @@ describe('the app as the Functions host would list it', () => {
       {
         name: 'putMessageFeedback', route: 'conversations/{conversationId}/messages/{messageId}/feedback', methods: ['PUT'], authLevel: 'anonymous',
       },
+      { name: 'regenerateMessage', route: 'conversations/{conversationId}/messages/{messageId}/regenerate', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'stopMessage', route: 'conversations/{conversationId}/messages/{messageId}/stop', methods: ['POST'], authLevel: 'anonymous' },
       { name: 'streamMessage', route: 'conversations/{conversationId}/messages/{messageId}/stream', methods: ['GET'], authLevel: 'anonymous' },
       { name: 'updateConversation', route: 'conversations/{conversationId}', methods: ['PATCH'], authLevel: 'anonymous' },

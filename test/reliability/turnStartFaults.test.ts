@@ -31,13 +31,13 @@ beforeAll(async () => {
     if (fault === 'answer-lost') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
     return result;
   };
-  // The older pages of a long conversation's history, read after the first round trip.
-  const recentMessages: ConversationStore['recentMessages'] = async (userId, conversationId, page) => {
-    if (fault === 'older-history' && page.cursor !== undefined) throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
-    return real.recentMessages(userId, conversationId, page);
+  // The older pages of a long conversation's history (its branch's path below the newest page), read after the first round trip.
+  const pathMessages: ConversationStore['pathMessages'] = async (userId, conversationId, path, page) => {
+    if (fault === 'older-history') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
+    return real.pathMessages(userId, conversationId, path, page);
   };
   // Every other method is the real store's own (bound: it keeps its state in #private fields).
-  const replaced: Record<string | symbol, unknown> = { beginTurn, recentMessages };
+  const replaced: Record<string | symbol, unknown> = { beginTurn, pathMessages };
   const flaky = new Proxy(real, {
     get: (target, name) => replaced[name] ?? (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target),
   }) as ConversationStore;
@@ -154,8 +154,10 @@ it('a long conversation whose older history cannot be read answers 503 before an
       status: 'complete', createdAt: new Date().toISOString(), tokenCount: 3, seq, turnId: `t_old${seq}`,
     });
   }
+  // Written as before branches (no parentId, no active leaf on the conversation): one line.
   const { resource } = await t.container.item(id, USER).read<Record<string, unknown>>();
-  await t.container.item(id, USER).replace({ ...resource, lastSeq: 150 });
+  const { activeLeafId: _leaf, activePath: _path, ...legacy } = resource!;
+  await t.container.item(id, USER).replace({ ...legacy, lastSeq: 150 });
   const before = await snapshot(t.container);
   fault = 'older-history';
   const failed = await call(t.api, 'POST', `/conversations/${id}/messages`, { user: USER, body: { content: 'And now?' }, headers: { accept: 'application/json' } });

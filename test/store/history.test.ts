@@ -1,3 +1,4 @@
+import { linePath } from '../../src/chat/BranchPath.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/chat/conversation.js';
 import { newId, turnMessageIds } from '../../src/chat/ids.js';
@@ -62,7 +63,7 @@ describe('the sendable flag', () => {
   });
 });
 
-describe('countSendableBefore', () => {
+describe('countSendableOnPath', () => {
   it('counts flagged messages by their flag and older unflagged ones by status and content, below the given number only', async () => {
     const c = newId('c');
     // Written before the flag existed: no `sendable` field.
@@ -73,9 +74,11 @@ describe('countSendableBefore', () => {
     await s.container.items.create({ ...message(c, 8), type: 'message', sendable: false });
     await s.store.putMessage(message(c, 9));
 
-    expect(await s.store.countSendableBefore(USER, c, 10)).toBe(5); // 1, 4, 5, 7, 9
-    expect(await s.store.countSendableBefore(USER, c, 5)).toBe(2); // 1, 4
-    expect(await s.store.countSendableBefore(USER, c, 1)).toBe(0);
-    expect(await s.store.countSendableBefore(USER, newId('c'), 10)).toBe(0);
+    expect(await s.store.countSendableOnPath(USER, c, linePath(9), 10)).toBe(5); // 1, 4, 5, 7, 9
+    expect(await s.store.countSendableOnPath(USER, c, linePath(9), 5)).toBe(2); // 1, 4
+    expect(await s.store.countSendableOnPath(USER, c, linePath(9), 1)).toBe(0);
+    expect(await s.store.countSendableOnPath(USER, newId('c'), linePath(9), 10)).toBe(0);
+    // Only the path: the line up to 4.
+    expect(await s.store.countSendableOnPath(USER, c, linePath(4), 10)).toBe(2);
   });
 });

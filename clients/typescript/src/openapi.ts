@@ -40,7 +40,7 @@ export interface paths {
         delete: operations["deleteConversation"];
         options?: never;
         head?: never;
-        /** Change title, system prompt or settings */
+        /** Change title, system prompt or settings, or switch branch */
         patch: operations["updateConversation"];
         trace?: never;
     };
@@ -54,7 +54,7 @@ export interface paths {
             };
             cookie?: never;
         };
-        /** List a conversation's messages */
+        /** List the messages of the active branch, or of every branch */
         get: operations["listMessages"];
         put?: never;
         /**
@@ -195,6 +195,53 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/conversations/{conversationId}/messages/{messageId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id this service issued; anything else, or another user's id, is 404. */
+                conversationId: components["parameters"]["ConversationId"];
+                /** @description A message id this service issued in this conversation; anything else, or another user's id, is 404. Routes that act on a reply (stop, stream, feedback) answer 400 for a user message of the conversation. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        /** One message, with its siblings */
+        get: operations["getMessage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/conversations/{conversationId}/messages/{messageId}/regenerate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id this service issued; anything else, or another user's id, is 404. */
+                conversationId: components["parameters"]["ConversationId"];
+                /** @description A message id this service issued in this conversation; anything else, or another user's id, is 404. Routes that act on a reply (stop, stream, feedback) answer 400 for a user message of the conversation. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Regenerate a reply: a new sibling of it (stream or JSON)
+         * @description A new assistant reply to the same user message (messageId is an assistant message, or that user message itself); the old reply stays as its sibling and the new one becomes the active leaf. The prompt is the path to that user message. Streams exactly like a turn (`message.created` carries the existing user message), or 201 JSON with `Accept: application/json`; the same lock (409 while a turn runs, or while this reply is still streaming), quota, Idempotency-Key (a key is bound to this route and message) and usage rules.
+         */
+        post: operations["regenerateMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -255,6 +302,8 @@ export interface components {
             usage: components["schemas"]["Usage"];
             /** @description The ETag header value without its quotes; send it back quoted in If-Match. */
             etag: string;
+            /** @description The last message of the branch the conversation shows (null when empty); the active branch is the path from a first message to it. */
+            activeLeafId: string | null;
         };
         ConversationPage: {
             /** @description Newest updatedAt first. */
@@ -293,6 +342,10 @@ export interface components {
             error?: components["schemas"]["MessageError"];
             /** @description Assistant messages the caller rated (PUT …/feedback). */
             feedback?: components["schemas"]["MessageFeedback"];
+            /** @description The message this one follows; null for a first message. Messages stored before branches report the previous message. */
+            parentId?: string | null;
+            /** @description In branch listings and GET of one message: every message with the same parentId, oldest first, itself included ("‹ 2/3 ›"). */
+            siblingIds?: string[];
         };
         MessagePage: {
             items: components["schemas"]["Message"][];
@@ -321,6 +374,8 @@ export interface components {
             title?: string;
             systemPrompt?: string | null;
             settings?: components["schemas"]["SettingsInput"];
+            /** @description Switch branch: the active branch becomes the path through this message, continued at each step by its newest child. Not a message of this conversation: 400. */
+            activeMessageId?: string;
         };
         PostMessageRequest: {
             /** @description Not blank; at most MAX_CONTENT_CHARS characters (400000 by default). No control characters but tab, CR, LF. */
@@ -334,6 +389,8 @@ export interface components {
                     [key: string]: number;
                 };
             };
+            /** @description Absent: the new message follows activeLeafId. A message id: it follows that assistant message of this conversation (not streaming): an edit sends the edited text after the parent of the message edited. null: a new first message. Anything else: 400 (field parentId). The prompt is the path to it plus the new message; the new branch becomes active. */
+            parentId?: string | null;
         };
         TurnResult: {
             userMessage: components["schemas"]["Message"];
@@ -465,6 +522,17 @@ export interface components {
             /** @description Printable text; absent: stored as null. */
             comment?: string;
         };
+        RegenerateRequest: {
+            settings?: components["schemas"]["SettingsInput"];
+            /** @description Passed to the model with `extra-parameters: pass-through`. */
+            extra?: {
+                logprobs?: boolean;
+                topLogprobs?: number;
+                logitBias?: {
+                    [key: string]: number;
+                };
+            };
+        };
     };
     responses: {
         /** @description validation_failed: malformed JSON, wrong types, unknown fields, out-of-range values, a repeated query parameter; `errors` lists each field. */
@@ -564,6 +632,8 @@ export interface components {
         LastEventIdHeader: string;
         /** @description The same, for clients that cannot set headers. */
         LastEventIdQuery: string;
+        /** @description active: the active branch only (the path to activeLeafId); all: every message of every branch. */
+        Branch: "active" | "all";
     };
     requestBodies: never;
     headers: {
@@ -746,6 +816,8 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
                 /** @description asc: oldest first. */
                 order?: components["parameters"]["Order"];
+                /** @description active: the active branch only (the path to activeLeafId); all: every message of every branch. */
+                branch?: components["parameters"]["Branch"];
             };
             header?: never;
             path: {
@@ -1182,6 +1254,167 @@ export interface operations {
             500: components["responses"]["Internal"];
             /** @description store_unavailable. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id this service issued; anything else, or another user's id, is 404. */
+                conversationId: components["parameters"]["ConversationId"];
+                /** @description A message id this service issued in this conversation; anything else, or another user's id, is 404. Routes that act on a reply (stop, stream, feedback) answer 400 for a user message of the conversation. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The message, with parentId and siblingIds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    regenerateMessage: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1–255 printable ASCII characters; otherwise 400. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+                /** @description `application/json` (without text/event-stream) selects JSON mode (201); anything else streams (200). (Also expressed by the response media types.) */
+                Accept?: components["parameters"]["Accept"];
+            };
+            path: {
+                /** @description An id this service issued; anything else, or another user's id, is 404. */
+                conversationId: components["parameters"]["ConversationId"];
+                /** @description A message id this service issued in this conversation; anything else, or another user's id, is 404. Routes that act on a reply (stop, stream, feedback) answer 400 for a user message of the conversation. */
+                messageId: components["parameters"]["MessageId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RegenerateRequest"];
+            };
+        };
+        responses: {
+            /**
+             * @description Stream mode (no `Accept: application/json`). Server-sent events, each an `id:` line (opaque, increasing in the order sent: send it back as `Last-Event-ID` to GET …/messages/{messageId}/stream to resume exactly after it), `event: <name>`, one `data:` line of JSON and a blank line:
+             *     - `message.created` `{ userMessage, assistantMessageId }`: first, once the user message is stored;
+             *     - `message.delta` `{ content }`: each piece of the reply as it arrives, unbuffered;
+             *     - `message.completed` `{ message, context }`: last, after the assistant message is stored;
+             *     - `error` (a Problem): instead of message.completed when the turn fails; the partial reply is stored as incomplete, failed or filtered.
+             *     A comment line `: ping` is sent at least every 15 s while the model is silent. The stream always ends with exactly one of message.completed or error. `x-events` gives the schema of each event's data.
+             */
+            200: {
+                headers: {
+                    /** @description no-cache */
+                    "Cache-Control": "no-cache";
+                    /** @description no: proxies must not buffer the stream. */
+                    "X-Accel-Buffering"?: "no";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description JSON mode (`Accept: application/json`): the finished turn. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TurnResult"];
+                };
+            };
+            /** @description validation_failed (see `errors`), or in JSON mode content_filtered: the user message stays stored and the assistant message is stored filtered with empty content. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            /** @description conversation_busy: a turn is already running in this conversation (also a retry while the first with the same Idempotency-Key runs). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description payload_too_large (body over MAX_BODY_BYTES), or context_length_exceeded: the message cannot fit the window even alone; `window`, `promptTokens` and `maxTokens` give the numbers. */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description idempotency_key_reused: the Idempotency-Key was used with a different body. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description quota_exceeded: the caller's tokens today plus those reserved by its turns in flight (prompt + maxTokens each) are already at USER_DAILY_TOKEN_LIMIT; rate_limited (title Too many requests; the detail says which): the caller already has USER_MAX_CONCURRENT_TURNS turns in flight, or its other turns kept starting and finishing while this one tried to take its place (both before anything is stored), or, in JSON mode, the deployment is throttling and retries ran out. */
+            429: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfter"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description JSON mode: upstream_error, the model endpoint failed. */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description store_unavailable, or in JSON mode upstream_unavailable. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["RetryAfterOptional"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description JSON mode: upstream_timeout, the model endpoint did not answer in time. */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -8,6 +8,8 @@ import { requestHash } from '../requestHash.js';
 import type { Reservation } from '../TurnReservations.js';
 import type { StartedTurn, TurnRequest } from '../turnTypes.js';
 import { planTurn, type TurnPlan } from './planTurn.js';
+import { laneAfter } from '../BranchPath.js';
+import { resolveBranchPoint } from '../branchPoint.js';
 import { releaseTurnReservation, reserveTurn } from './reserveTurn.js';
 import { replayTurn } from './replayTurn.js';
 import { recoverLostTurn } from './settleTurn.js';
@@ -47,10 +49,12 @@ export async function beginTurn(deps: TurnDeps, userId: string, conversationId: 
   ]);
   if (!conversation) throw new NotFoundError('No such conversation.');
   if (record) return { kind: 'replay', turn: await replayTurn(deps, userId, record, request) };
+  // A parentId the body may not carry is refused as such (400), even while another turn runs.
+  const point = await resolveBranchPoint(store, userId, conversation, newestPage, request.target ?? { kind: 'send' }, now);
   if (isLive(conversation, now)) throw new ConflictError();
   if (conversation.activeTurn) await recoverLostTurn(deps, userId, conversation, conversation.activeTurn.turnId, now);
 
-  const plan = await planTurn(deps, userId, conversation, newestPage, request);
+  const plan = await planTurn(deps, userId, conversation, newestPage, request, point);
   const turnId = newId('t');
   const leaseMs = now.getTime() + deps.turnLockSeconds * 1000;
   // The most this turn can spend, held until it settles; if this instance is lost it expires after the lease and
@@ -67,7 +71,7 @@ export async function beginTurn(deps: TurnDeps, userId: string, conversationId: 
     // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
     throw begun.reason === 'key_taken' ? new ConflictError('The first request with this Idempotency-Key is still running.') : new ConflictError();
   }
-  const [userMessage, placeholder] = begun.messages as [Message, Message];
+  const [userMessage, placeholder] = (point.user ? [point.user, begun.messages[0]] : begun.messages) as [Message, Message];
   return { kind: 'begun', turn: { userId, plan, userMessage, placeholder } };
 }
 
@@ -77,23 +81,32 @@ function turnStart(
 ): TurnStart {
   const ids = turnMessageIds(turnId);
   const createdAt = now.toISOString();
+  const { point } = plan;
+  // A regeneration adds only the reply, to the stored user message; its lane opens with the reply.
+  const regenerated = point.user;
+  const lane = laneAfter(point.parent, point.joinsLeaf, regenerated ? ids.assistant : ids.user);
+  const userMessageId = regenerated?.id ?? ids.user;
+  const user: Omit<Message, 'seq'> = {
+    id: ids.user, conversationId, userId, role: 'user', content: request.content, status: 'complete',
+    createdAt, tokenCount: plan.userTokens, turnId, parentId: point.parent?.id ?? null, ...lane,
+  };
   return {
     turn: { turnId, expiresAt: leaseUntil },
     messages: [
-      {
-        id: ids.user, conversationId, userId, role: 'user', content: request.content, status: 'complete',
-        createdAt, tokenCount: plan.userTokens, turnId,
-      },
+      ...(regenerated ? [] : [user]),
       {
         id: ids.assistant, conversationId, userId, role: 'assistant', content: '', status: 'streaming',
         createdAt: new Date(now.getTime() + 1).toISOString(), tokenCount: 0, turnId,
-        finishReason: null, model: plan.model.id, leaseUntil, context: plan.context,
+        finishReason: null, model: plan.model.id, leaseUntil, context: plan.context, parentId: userMessageId, ...lane,
       },
     ],
     idempotency: request.idempotencyKey === undefined ? undefined : {
       key: request.idempotencyKey, conversationId, requestHash: requestHash(request), turnId,
-      userMessageId: ids.user, assistantMessageId: ids.assistant, createdAt,
+      userMessageId, assistantMessageId: ids.assistant, createdAt,
     },
+    // Planned against this version: a message added since (a racing turn) refuses this one, 409.
+    expectedLastSeq: plan.conversation.lastSeq,
+    adopt: point.adopt ?? undefined,
   };
 }
 

@@ -50,7 +50,7 @@ export async function settleTurn(deps: TurnDeps, turn: BegunTurn, reply: Reply):
   await Promise.all([
     retryWrite(deps, 'reservation release', 'safe: it expires after the lease and the settle budget', () => deps.reservations.release(userId, message.turnId, at)),
     retryWrite(deps, 'conversation totals', 'safe: the lock still names the turn, so the next turn after its lease adds them (recoverLostTurn)', () => deps.store.finishTurn(userId, conversationId, {
-      turnId: message.turnId, usage: usage ?? ZERO_USAGE, messagesAdded: 2, updatedAt: at.toISOString(),
+      turnId: message.turnId, usage: usage ?? ZERO_USAGE, messagesAdded: turn.plan.messagesAdded, updatedAt: at.toISOString(),
     })),
   ]);
   return failure ? { type: 'failed', error: failure, message } : { type: 'completed', message, context: plan.context };
@@ -78,7 +78,9 @@ export async function recoverLostTurn(deps: TurnDeps, userId: string, conversati
     await store.settleMessage(message, entry);
   }
   await store.finishTurn(userId, conversation.id, {
-    turnId, usage: usage ?? ZERO_USAGE, messagesAdded: stored ? 2 : 1, updatedAt: now.toISOString(),
+    turnId, usage: usage ?? ZERO_USAGE, updatedAt: now.toISOString(),
+    // A lost regeneration added its reply alone: its parent is not this turn's user message.
+    messagesAdded: !stored ? 1 : stored.parentId === undefined || stored.parentId === turnMessageIds(turnId).user ? 2 : 1,
   });
   await releaseTurnReservation(deps, userId, turnId);
 }

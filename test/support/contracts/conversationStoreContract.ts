@@ -3,6 +3,7 @@ import type { ConversationStore, TurnStart } from '../../../src/chat/Conversatio
 import type { Conversation, Message } from '../../../src/chat/conversation.js';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../../src/chat/errors.js';
 import { newId } from '../../../src/chat/ids.js';
+import { linePath } from '../../../src/chat/BranchPath.js';
 import { TestClock } from '../clock.js';
 import { turnStartAt } from '../turnStart.js';
 
@@ -304,10 +305,10 @@ export function describeConversationStoreContract(name: string, makeStore: (cloc
       const { user, c, s } = await fresh();
       const fields: Partial<Message>[] = [{}, { status: 'failed', content: 'x' }, { content: '   ' }, { status: 'incomplete', content: 'half' }, { status: 'filtered', content: '' }, {}];
       for (const [i, f] of fields.entries()) await s.putMessage(message(user, c.id, i + 1, f));
-      expect(await s.countSendableBefore(user, c.id, 7)).toBe(3);
-      expect(await s.countSendableBefore(user, c.id, 4)).toBe(1);
-      expect(await s.countSendableBefore(user, c.id, 1)).toBe(0);
-      expect(await s.countSendableBefore(caller(), c.id, 7)).toBe(0);
+      expect(await s.countSendableOnPath(user, c.id, linePath(6), 7)).toBe(3);
+      expect(await s.countSendableOnPath(user, c.id, linePath(6), 4)).toBe(1);
+      expect(await s.countSendableOnPath(user, c.id, linePath(6), 1)).toBe(0);
+      expect(await s.countSendableOnPath(caller(), c.id, linePath(6), 7)).toBe(0);
     });
 
     it('hides a deleted conversation from every read and write at once, and removes its messages and records', async () => {
@@ -356,6 +357,71 @@ export function describeConversationStoreContract(name: string, makeStore: (cloc
       await s.deleteConversation(user, c.id);
       await expect(s.beginTurn(user, { id: c.id, etag: '' }, { turn: { turnId: newId('t'), expiresAt: clock.now().toISOString() }, messages: [] }))
         .rejects.toThrow(NotFoundError);
+    });
+
+    /** A turn start whose two messages lie in `lane` after `parentId`, as the core places them. */
+    function placed(start: TurnStart, parentId: string | null, lane: Pick<Message, 'branch' | 'forks'>, extra: Partial<TurnStart> = {}): TurnStart {
+      const [u, a] = start.messages as [Omit<Message, 'seq'>, Omit<Message, 'seq'>];
+      return { ...start, ...extra, messages: [{ ...u, parentId, ...lane }, { ...a, content: 'reply', status: 'complete', parentId: u.id, ...lane }] };
+    }
+
+    it('keeps the tree: the active leaf and its lanes, one query per path, siblings, lanes and their forks, the original lane\'s neighbours', async () => {
+      const { user, c, s } = await fresh();
+      const finish = (turnId: string) => s.finishTurn(user, c.id, { turnId, usage: ZERO, messagesAdded: 2, updatedAt: clock.now().toISOString() });
+      const first = placed(turnStart(user, c.id), null, {});
+      const [u1, a1] = await started(user, c, first) as [Message, Message];
+      expect(await s.getConversation(user, c.id)).toMatchObject({ activeLeafId: a1.id, activePath: [{ branch: null, untilSeq: 2 }] });
+      await finish(first.turn.turnId);
+      // Planned against an older version: refused as locked, nothing written.
+      const stale = placed(turnStart(user, c.id), a1.id, {}, { expectedLastSeq: 0 });
+      expect(await s.beginTurn(user, await s.getConversation(user, c.id) as Conversation, stale)).toEqual({ started: false, reason: 'locked' });
+      const u2Id = turnStart(user, c.id);
+      const laneId = u2Id.messages[0]!.id;
+      const lane = { branch: laneId, forks: [{ branch: null, untilSeq: 2 }] };
+      const edit = placed(u2Id, a1.id, lane, { expectedLastSeq: 2, adopt: { ...u1, content: 'adopted' } });
+      const [u2, a2] = await started(user, await s.getConversation(user, c.id) as Conversation, edit) as [Message, Message];
+      expect((await s.getMessage(user, u1.id))?.content).toBe('adopted');
+      await finish(edit.turn.turnId);
+      const next = placed(turnStart(user, c.id), a2.id, lane);
+      const [u3, a3] = await started(user, await s.getConversation(user, c.id) as Conversation, next) as [Message, Message];
+      await finish(next.turn.turnId);
+      const rootStart = turnStart(user, c.id);
+      const root = placed(rootStart, null, { branch: rootStart.messages[0]!.id, forks: [] });
+      const [u4] = await started(user, await s.getConversation(user, c.id) as Conversation, root) as [Message, Message];
+      expect((await s.getConversation(user, c.id))?.activePath).toEqual([{ branch: rootStart.messages[0]!.id, untilSeq: 8 }]);
+
+      const path = { lanes: [{ branch: null, untilSeq: 2 }, { branch: laneId, untilSeq: a3.seq }] };
+      const desc = await s.pathMessages(user, c.id, path, { limit: 100, order: 'desc' });
+      expect(desc.items.map((m) => m.id)).toEqual([a3.id, u3.id, a2.id, u2.id, a1.id, u1.id]);
+      const paged = await s.pathMessages(user, c.id, path, { limit: 4, order: 'asc' });
+      expect(paged.items.map((m) => m.id)).toEqual([u1.id, a1.id, u2.id, a2.id]);
+      const rest = await s.pathMessages(user, c.id, path, { limit: 4, order: 'asc', cursor: paged.nextCursor ?? 'none' });
+      expect(rest.items.map((m) => m.id)).toEqual([u3.id, a3.id]);
+      await expect(s.pathMessages(user, c.id, { lanes: [{ branch: null, untilSeq: 8 }] }, { limit: 4, order: 'asc', cursor: paged.nextCursor ?? 'none' })).rejects.toThrow(ValidationError);
+      expect((await s.pathMessages(user, c.id, { ...path, beforeSeq: u3.seq }, { limit: 100, order: 'asc' })).items.map((m) => m.id)).toEqual([u1.id, a1.id, u2.id, a2.id]);
+      expect((await s.pathMessages(user, c.id, { lanes: [] }, { limit: 10, order: 'asc' })).items).toEqual([]);
+      expect(await s.countSendableOnPath(user, c.id, path, a3.seq)).toBe(5);
+      expect(await s.countSendableOnPath(user, c.id, path, u2.seq)).toBe(2);
+
+      const children = await s.childrenOf(user, c.id, [a1.id, null]);
+      expect([...children].sort((x, y) => x.seq - y.seq)).toEqual([
+        { id: u1.id, parentId: null, seq: 1 }, { id: u2.id, parentId: a1.id, seq: 3 }, { id: u4.id, parentId: null, seq: 7 },
+      ]);
+      expect(await s.childrenOf(caller(), c.id, [a1.id, null])).toEqual([]);
+      expect((await s.originalLaneNeighbour(user, c.id, 2, 'before'))?.id).toBe(u1.id);
+      expect((await s.originalLaneNeighbour(user, c.id, 0, 'after'))?.id).toBe(u1.id);
+      expect(await s.originalLaneNeighbour(user, c.id, 2, 'after')).toBeNull();
+
+      const original = await s.readLane(user, c.id, null, 1);
+      expect([...original.members].sort((x, y) => x.seq - y.seq)).toEqual([{ id: u1.id, seq: 1 }, { id: a1.id, seq: 2 }]);
+      expect(original.roots).toEqual([{ id: u2.id, seq: 3, branch: laneId, forks: lane.forks, forkSeq: 2 }]);
+      expect((await s.readLane(user, c.id, null, 3)).roots).toEqual([]);
+      const forked = await s.readLane(user, c.id, laneId, a2.seq);
+      expect([...forked.members].map((m) => m.id).sort()).toEqual([a2.id, u3.id, a3.id].sort());
+      expect(forked.roots).toEqual([]);
+
+      const switched = await s.updateConversation(user, c.id, { activeLeaf: { id: a3.id, path: path.lanes }, updatedAt: clock.now().toISOString() });
+      expect(switched).toMatchObject({ activeLeafId: a3.id, activePath: path.lanes });
     });
 
     it('answers a ping', async () => {

@@ -1,10 +1,11 @@
 import type { Conversation, Message, Page } from '../../../src/chat/conversation.js';
 import { isSendable, titleSourceOf, ZERO_USAGE } from '../../../src/chat/conversation.js';
 import type {
-  ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, NewConversation,
-  PageRequest, TurnOutcome, TurnStart, TurnStartResult,
+  ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, MessageLink,
+  NewConversation, PageRequest, TurnOutcome, TurnStart, TurnStartResult,
 } from '../../../src/chat/ConversationStore.js';
 import { searchKey } from '../../../src/chat/searchKey.js';
+import { onPath, spansTo, type BranchPath, type LaneView } from '../../../src/chat/BranchPath.js';
 import { NotFoundError, PreconditionFailedError, StoreUnavailableError } from '../../../src/chat/errors.js';
 import { systemClock, type Clock } from '../../../src/chat/ports.js';
 import type { UsageEntry, UsageLedger } from '../../../src/chat/UsageLedger.js';
@@ -47,7 +48,10 @@ export class MemoryConversationStore implements ConversationStore {
     const key = scoped(userId, input.id);
     if (this.#conversations.has(key)) throw new StoreUnavailableError('A conversation with this id exists.');
     const stored: StoredConversation = {
-      conversation: { ...input, titleSource: titleSourceOf(input), userId, updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0, activeTurn: null },
+      conversation: {
+        ...input, titleSource: titleSourceOf(input), userId, updatedAt: input.createdAt, messageCount: 0, usage: ZERO_USAGE, lastSeq: 0,
+        activeTurn: null, activeLeafId: null, activePath: [],
+      },
       version: this.#nextVersion(),
       recentTurns: [],
     };
@@ -88,6 +92,7 @@ export class MemoryConversationStore implements ConversationStore {
       ...(changes.title !== undefined ? { title: changes.title, titleSource: 'user' as const } : {}),
       ...(changes.systemPrompt !== undefined ? { systemPrompt: changes.systemPrompt } : {}),
       ...(changes.settings !== undefined ? { settings: { ...c.settings, ...changes.settings } } : {}),
+      ...(changes.activeLeaf !== undefined ? { activeLeafId: changes.activeLeaf.id, activePath: [...changes.activeLeaf.path] } : {}),
       updatedAt: changes.updatedAt,
     };
     stored.version = this.#nextVersion();
@@ -115,10 +120,6 @@ export class MemoryConversationStore implements ConversationStore {
     return this.#messagePage(userId, conversationId, 'desc', page);
   }
 
-  async countSendableBefore(userId: string, conversationId: string, seq: number): Promise<number> {
-    return this.#messagesOf(userId, conversationId).filter((m) => m.seq < seq && isSendable(m)).length;
-  }
-
   async getMessage(userId: string, messageId: string): Promise<Message | null> {
     const message = this.#messages.get(scoped(userId, messageId));
     return message ? structuredClone(message) : null;
@@ -132,6 +133,41 @@ export class MemoryConversationStore implements ConversationStore {
     return structuredClone(next);
   }
 
+  async pathMessages(userId: string, conversationId: string, path: BranchPath, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>> {
+    const sorted = this.#messagesOf(userId, conversationId).filter((m) => onPath(path, m))
+      .sort((a, b) => (page.order === 'asc' ? a.seq - b.seq : b.seq - a.seq));
+    return paged(sorted.map((m) => structuredClone(m)), page, ['path', userId, conversationId, page.order, JSON.stringify(path)]);
+  }
+
+  async countSendableOnPath(userId: string, conversationId: string, path: BranchPath, seq: number): Promise<number> {
+    return this.#messagesOf(userId, conversationId).filter((m) => m.seq < seq && onPath(path, m) && isSendable(m)).length;
+  }
+
+  async childrenOf(userId: string, conversationId: string, parentIds: readonly (string | null)[]): Promise<readonly MessageLink[]> {
+    return this.#messagesOf(userId, conversationId)
+      .filter((m) => m.parentId !== undefined && parentIds.includes(m.parentId))
+      .map((m) => ({ id: m.id, parentId: m.parentId ?? null, seq: m.seq }));
+  }
+
+  async originalLaneNeighbour(userId: string, conversationId: string, seq: number, side: 'before' | 'after'): Promise<Message | null> {
+    const lane = this.#messagesOf(userId, conversationId).filter((m) => m.branch === undefined && (side === 'before' ? m.seq < seq : m.seq > seq));
+    lane.sort((a, b) => (side === 'before' ? b.seq - a.seq : a.seq - b.seq));
+    return lane[0] ? structuredClone(lane[0]) : null;
+  }
+
+  async readLane(userId: string, conversationId: string, branch: string | null, fromSeq: number): Promise<LaneView> {
+    const all = this.#messagesOf(userId, conversationId);
+    return {
+      members: all.filter((m) => (m.branch ?? null) === branch && m.seq >= fromSeq).map((m) => ({ id: m.id, seq: m.seq })),
+      roots: all.flatMap((m) => {
+        const fork = m.branch === m.id ? m.forks?.at(-1) : undefined;
+        return m.branch && fork && fork.branch === branch && fork.untilSeq >= fromSeq
+          ? [{ id: m.id, seq: m.seq, branch: m.branch, forks: m.forks ?? [], forkSeq: fork.untilSeq }]
+          : [];
+      }),
+    };
+  }
+
   async beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now: Date = this.#clock.now()): Promise<TurnStartResult> {
     // The etag the caller holds is only a hint for adapters that cache; this store always has the current version.
     const stored = this.#live(userId, conversation.id);
@@ -143,6 +179,7 @@ export class MemoryConversationStore implements ConversationStore {
       if (existing && !this.#expired(existing)) return { started: false, reason: 'key_taken' };
     }
     const lastSeq = stored.conversation.lastSeq;
+    if (start.expectedLastSeq !== undefined && lastSeq !== start.expectedLastSeq) return { started: false, reason: 'locked' };
     const messages = start.messages.map((m, i): Message => ({ ...m, seq: lastSeq + 1 + i }));
     if (messages.some((m) => this.#messages.has(scoped(userId, m.id)))) {
       // Cosmos fails the batch on a create that meets an existing id (409), which its adapter reports as a store failure.
@@ -150,7 +187,12 @@ export class MemoryConversationStore implements ConversationStore {
     }
     if (start.idempotency) this.#records.set(recordKey(userId, start.idempotency.conversationId, start.idempotency.key), { ...start.idempotency, userId });
     for (const m of messages) this.#messages.set(scoped(userId, m.id), structuredClone(m));
-    stored.conversation = { ...stored.conversation, activeTurn: start.turn, lastSeq: lastSeq + messages.length };
+    if (start.adopt) this.#messages.set(scoped(userId, start.adopt.id), structuredClone(start.adopt));
+    const leaf = messages.at(-1);
+    stored.conversation = {
+      ...stored.conversation, activeTurn: start.turn, lastSeq: lastSeq + messages.length,
+      ...(leaf ? { activeLeafId: leaf.id, activePath: spansTo(leaf) } : {}),
+    };
     stored.version = this.#nextVersion();
     return { started: true, conversation: view(stored), messages: structuredClone(messages) };
   }
