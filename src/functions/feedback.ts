@@ -1,7 +1,7 @@
 import { services } from '../app.js';
 import { setMessageFeedback } from '../chat/messageFeedback.js';
 import { conversationIdOf, forCaller, json } from '../http/endpoint.js';
-import { messageIdOf } from '../http/messageId.js';
+import { messageIdOf } from '../http/messageIdOf.js';
 import { presentMessage } from '../http/present.js';
 import { parseWith, readJson } from '../http/request.js';
 import { requestSchemas } from '../http/requestSchemas.js';

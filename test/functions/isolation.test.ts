@@ -182,6 +182,8 @@ const TABLE: Record<string, Row> = {
       expectNotFound(await call(t.api, 'GET', `${path(a.conversation).replace('{messageId}', a.turnAssistantId)}?lastEventId=0`, { user: B, headers: { 'last-event-id': '3' } }));
       const mine = await newConversation(t.api, B);
       expectNotFound(await call(t.api, 'GET', path(mine).replace('{messageId}', a.turnAssistantId), { user: B }));
+    },
+  },
   putMessageFeedback: {
     method: 'PUT', route: 'conversations/{conversationId}/messages/{messageId}/feedback',
     asB: async () => {
