@@ -1,14 +1,18 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../local/phiSimulator/startPhiSimulator.js';
 import type { Fault } from '../../local/phiSimulator/FaultQueue.js';
 import { TITLE_MAX_TOKENS } from '../../src/chat/titlePrompt.js';
 import { call, newConversation } from '../support/http.js';
+import { validate, type JsonSchema } from '../support/jsonSchema.js';
 import { LiveStream } from '../support/liveStream.js';
 import { startTestApp, WIRES, type TestApp } from '../support/testApp.js';
 
 const LIMIT = 1_000_000;
 const TITLE_CALL = { maxTokens: TITLE_MAX_TOKENS };
 const isTitleCall = (r: RecordedRequest): boolean => (r.body as { max_tokens?: number }).max_tokens === TITLE_MAX_TOKENS;
+
+const openapi = JSON.parse(readFileSync(new URL('../../docs/openapi.json', import.meta.url), 'utf8')) as { components: { schemas: Record<string, JsonSchema> } };
 
 interface UsageDoc { turnId: string; totalTokens: number; call?: string }
 
@@ -87,6 +91,7 @@ describe.each(WIRES)('auto titles (%s wire)', (wire) => {
     const event = stream.events[updated]!;
     const stored = await conversation(who, id);
     expect(event.data.conversation).toEqual({ ...stored, updatedAt: event.data.conversation.updatedAt, messageCount: event.data.conversation.messageCount, usage: event.data.conversation.usage, etag: event.data.conversation.etag });
+    expect(validate(openapi.components.schemas.ConversationUpdatedEvent!, event.data, openapi)).toEqual([]);
     expect(event.data.conversation.titleSource).toBe('auto');
     expect(event.data.conversation.title).toBe(stored.title);
     // Its id is the reply length the client holds at that point: ids never go back, and resuming from it repeats nothing.
