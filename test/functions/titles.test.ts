@@ -50,8 +50,11 @@ describe.each(WIRES)('auto titles (%s wire)', (wire) => {
     expect(held?.faults).toEqual(['firstByteDelayMs']);
     expect(held?.closedAt).toBeUndefined();
     expect(stream.events.map((e) => e.event)).not.toContain('conversation.updated');
+    // The reply has settled; the held title call still reserves its prompt + 32 against the quota.
+    const whileHeld = (await call(t.api, 'GET', '/usage', { user: who })).body.quota;
 
     await t.services.turns.titlesSettled();
+    expect(whileHeld.reservedTokens).toBe(held!.promptTokens! + TITLE_MAX_TOKENS);
     const named = await conversation(who, id);
     expect(named.titleSource).toBe('auto');
     expect(named.title).toMatch(/^\S.{0,79}$/u);
@@ -147,6 +150,25 @@ describe.each(WIRES)('auto titles (%s wire)', (wire) => {
     await t.services.turns.titlesSettled();
     expect(t.sim.completionRequests.map(isTitleCall)).toEqual([false, false, true, false]);
     expect((await conversation(who, id)).title).toBe(first.title);
+  });
+
+  it('a stop of the turn leaves the title call to end on its own: the title is still stored, its tokens counted', async () => {
+    const who = user();
+    const id = await newConversation(t.api, who);
+    t.sim.faults.next({ kind: 'chunkDelayMs', ms: 200 });
+    t.sim.faults.nextFor(TITLE_CALL, { kind: 'firstByteDelayMs', ms: 500 });
+    const stream = await open(who, id, 'Explain how tides work');
+    await stream.until((events) => events.some((e) => e.event === 'message.delta'), 'the first delta');
+    const assistantId = stream.events[0]!.data.assistantMessageId as string;
+    expect((await call(t.api, 'POST', `/conversations/${id}/messages/${assistantId}/stop`, { user: who })).status).toBe(202);
+    await stream.ended;
+    expect(stream.terminals().map((e) => e.data.message?.finishReason)).toEqual(['cancelled']);
+    await t.services.turns.titlesSettled();
+    expect((await conversation(who, id)).titleSource).toBe('auto');
+    const docs = await usageDocs(who);
+    const titleCall = t.sim.completionRequests.find(isTitleCall)!;
+    expect(titleCall.status).toBe(200);
+    expect(docs.find((d) => d.call === 'title')?.totalTokens).toBeGreaterThan(titleCall.promptTokens!);
   });
 
   it('lets a title the client sets while the title call runs win', async () => {
