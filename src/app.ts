@@ -109,6 +109,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     log,
     liveTurns,
     stopRequests,
+    autoTitle: config.autoTitle,
   });
   const stops = new TurnStops({
     store, stopRequests, liveTurns, clock,
@@ -118,7 +119,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   return {
     config, clock, store, ledger, reservations, conversations, turns, stops, streams, model,
     callers: createCallerResolver(config.auth),
-    close: async () => {},
+    // The title calls still running end on their own (by their turn's lease at the latest): nothing is cut off.
+    close: () => turns.titlesSettled(),
   };
 }
 

@@ -29,9 +29,23 @@ export type Fault =
   /** End the stream with `finish_reason: "content_filter"` after this many content chunks. */
   | { readonly kind: 'filterMidStream'; readonly afterChunks: number };
 
+/**
+ * Which requests a queued fault waits for, told by their body (`max_tokens`), never by prompt text: e.g. the
+ * service's title call (32) beside a reply that asks for more.
+ */
+export interface RequestMatch {
+  readonly maxTokens: number;
+}
+
+/** What a fault's match is tested against: the completion request as received. */
+export interface MatchedRequest {
+  readonly maxTokens: number | undefined;
+}
+
 interface Plan {
   readonly faults: readonly Fault[];
   remaining: number;
+  readonly match?: RequestMatch;
 }
 
 /**
@@ -49,12 +63,24 @@ export class FaultQueue {
     return this;
   }
 
-  /** The faults for the request now being served (empty when nothing is queued). */
-  take(): readonly Fault[] {
-    const plan = this.#plans[0];
+  /**
+   * Queue `fault` for the next `times` requests that `match` (other requests pass it by and take the entries
+   * queued without a match, in order).
+   */
+  nextFor(match: RequestMatch, fault: Fault | readonly Fault[], times = 1): this {
+    this.next(fault, times);
+    const plan = this.#plans.pop() as Plan;
+    this.#plans.push({ ...plan, match });
+    return this;
+  }
+
+  /** The faults for the request now being served (empty when nothing is queued for it). */
+  take(request: MatchedRequest = { maxTokens: undefined }): readonly Fault[] {
+    const at = this.#plans.findIndex((p) => !p.match || p.match.maxTokens === request.maxTokens);
+    const plan = this.#plans[at];
     if (!plan) return [];
     plan.remaining -= 1;
-    if (plan.remaining === 0) this.#plans.shift();
+    if (plan.remaining === 0) this.#plans.splice(at, 1);
     return plan.faults;
   }
 

@@ -200,7 +200,7 @@ class Simulator implements PhiSimulator {
     }
     const wire = wireOf(req.method, url.pathname);
     const isCompletion = wire !== null;
-    const faults = isCompletion ? this.faults.take() : [];
+    const faults = isCompletion ? this.faults.take({ maxTokens: maxTokensOf(body) }) : [];
     const record: RecordedRequest = {
       method: req.method ?? 'GET',
       path: url.pathname,
@@ -364,6 +364,12 @@ class Simulator implements PhiSimulator {
     this.usageTotals.completionTokens += usage.completion_tokens;
     this.usageTotals.totalTokens += usage.total_tokens;
   }
+}
+
+/** The body's `max_tokens`, before the body is checked (a fault can be keyed on it). */
+function maxTokensOf(body: unknown): number | undefined {
+  const value = typeof body === 'object' && body !== null ? (body as { max_tokens?: unknown }).max_tokens : undefined;
+  return typeof value === 'number' ? value : undefined;
 }
 
 /** Which wire a request path speaks, for a completion request; null for anything else. */

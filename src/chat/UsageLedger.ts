@@ -7,6 +7,8 @@ export interface UsageEntry {
   readonly model: string;
   readonly day: string;
   readonly usage: Usage;
+  /** A side call's usage (a title: `turnId` is then `title_<turnId>`); absent for a turn's own. */
+  readonly call?: 'title';
 }
 
 export interface DayUsage {

@@ -49,6 +49,11 @@ export interface CompletionRequest {
    * a started stream is closed upstream and its iterator throws `signal.reason`.
    */
   readonly signal?: AbortSignal;
+  /**
+   * False for a call that only helps (a title): it takes a free slot of the adapter's concurrency limit or fails at
+   * once (`upstream_unavailable`), never queueing ahead of a reply that needs one. Default true.
+   */
+  readonly waitForSlot?: boolean;
 }
 
 /** What the service learns from the deployment's `/info`, where it has one. */

@@ -1,5 +1,5 @@
 import type { ChatError } from './errors.js';
-import type { ConversationSettings, Message } from './conversation.js';
+import type { Conversation, ConversationSettings, Message } from './conversation.js';
 import type { ExtraParameters } from './ports.js';
 import type { TurnTarget } from './branchPoint.js';
 
@@ -23,10 +23,14 @@ export interface TurnRequest {
   readonly idempotencyKey?: string | undefined;
 }
 
-/** The turn as the client sees it, in order: created, deltas, then exactly one of completed or failed. */
+/**
+ * The turn as the client sees it, in order: created, deltas, then exactly one of completed or failed; among the
+ * deltas, at most once, the conversation as its auto title left it (`updated`), when the title came before the end.
+ */
 export type TurnEvent =
   | { readonly type: 'created'; readonly userMessage: Message; readonly assistantMessageId: string }
   | { readonly type: 'delta'; readonly content: string }
+  | { readonly type: 'updated'; readonly conversation: Conversation }
   | { readonly type: 'completed'; readonly message: Message; readonly context: TurnContext }
   | { readonly type: 'failed'; readonly error: ChatError; readonly message: Message | null };
 

@@ -1,7 +1,7 @@
 import type { InvocationContext } from '@azure/functions';
 import { streamEventId } from '../chat/streamEventId.js';
 import type { TurnEvent } from '../chat/turnTypes.js';
-import { presentMessage } from './present.js';
+import { presentConversation, presentMessage } from './present.js';
 import { toProblem } from './problem.js';
 import { sseFrames, type SseEvent } from './sse.js';
 
@@ -24,6 +24,9 @@ export function turnEventStream(
       case 'delta':
         length += event.content.length;
         return { id: streamEventId(length), event: 'message.delta', data: { content: event.content } };
+      case 'updated':
+        // Not a piece of the reply: its id is the length so far, so resuming from it repeats and skips nothing.
+        return { id: streamEventId(length), event: 'conversation.updated', data: { conversation: presentConversation(event.conversation) } };
       case 'completed':
         return { id: streamEventId(length, true), event: 'message.completed', data: { message: presentMessage(event.message, now()), context: event.context } };
       case 'failed':

@@ -22,6 +22,9 @@ export class ConcurrencyLimiter {
     signal?.throwIfAborted();
     if (this.#active < this.#limit) {
       this.#active += 1;
+    } else if (maxWaitMs <= 0) {
+      // A caller that will not wait never joins the line (not even for a tick), so it never goes ahead of one that does.
+      return null;
     } else {
       // The releasing caller hands its slot straight to us, so `#active` is unchanged.
       const granted = await new Promise<boolean>((resolve, reject) => {

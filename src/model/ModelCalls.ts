@@ -88,7 +88,7 @@ export abstract class ModelCalls implements ChatModel {
 
   async stream(request: CompletionRequest): Promise<AsyncIterable<CompletionEvent>> {
     const { signal } = request;
-    const release = await this.#limiter.acquire(this.#options.firstByteTimeoutMs, signal);
+    const release = await this.#limiter.acquire(request.waitForSlot === false ? 0 : this.#options.firstByteTimeoutMs, signal);
     if (!release) {
       throw new UpstreamError('upstream_unavailable', 'Too many model calls are in flight on this instance; try again shortly.', 1);
     }

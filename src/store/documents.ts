@@ -101,6 +101,8 @@ export interface UsageTurnDocument {
   completionTokens: number;
   totalTokens: number;
   estimated?: boolean;
+  /** `title`: a title call's usage (`turnId` `title_<turnId>`); absent for a turn's. */
+  call?: 'title';
 }
 
 /** The ledger's document for a turn; its id derives from the turn id, so a second create of it is a 409. */
@@ -110,6 +112,7 @@ export function usageTurnDocument(userId: string, entry: UsageEntry): UsageTurnD
     id: `usage_${entry.turnId}`, userId, type: 'usageTurn', day: entry.day, turnId: entry.turnId,
     conversationId: entry.conversationId, model: entry.model, promptTokens, completionTokens, totalTokens,
     ...(estimated ? { estimated: true } : {}),
+    ...(entry.call ? { call: entry.call } : {}),
   };
 }
 

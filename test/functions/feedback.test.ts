@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatTurns } from '../../src/chat/ChatTurns.js';
+import type { ConversationStore } from '../../src/chat/ConversationStore.js';
 import { LEASE_TIMING } from '../../src/chat/leaseTiming.js';
+import { tokenizerFor } from '../../src/chat/tokenizer/index.js';
 import { call, newConversation } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
@@ -106,11 +109,13 @@ describe('feedback on a reply', () => {
     expect(await storedMessage(assistantMessageId)).not.toHaveProperty('feedback');
   });
 
-  it('keeps feedback given to a lost reply when the next turn settles it', async () => {
+  /**
+   * What a lost instance leaves: the lock still naming its turn, the reply streaming, both past their lease and
+   * past the settle budget, so no turn can write that reply any more.
+   */
+  async function lostTurn(): Promise<Turn & { turnId: string }> {
     const conversationId = await newConversation(t.api, USER);
     const lost = await turn(conversationId, 'First question');
-    // What a lost instance leaves: the lock still naming its turn, the reply streaming, both past their lease and
-    // past the settle budget, so no turn can write that reply any more.
     const past = new Date(t.clock.now().getTime() - LEASE_TIMING.settleBudgetMs - 5_000).toISOString();
     const reply = await storedMessage(lost.assistantMessageId);
     const { usage: _usage, finishReason: _finish, ...streaming } = reply;
@@ -118,6 +123,12 @@ describe('feedback on a reply', () => {
     const conv = t.container.item(conversationId, USER);
     const { resource: doc } = await conv.read<Record<string, unknown>>();
     await conv.replace({ ...doc!, activeTurn: { turnId: reply.turnId, expiresAt: past } });
+    return { ...lost, turnId: reply.turnId as string };
+  }
+
+  it('keeps feedback given to a lost reply when the next turn settles it', async () => {
+    const lost = await lostTurn();
+    const { conversationId } = lost;
 
     const rated = await put(conversationId, lost.assistantMessageId, { rating: 'down', comment: 'cut off' });
     expect(rated.status, rated.raw).toBe(200);
@@ -129,6 +140,34 @@ describe('feedback on a reply', () => {
     expect(settled.status).toBe('incomplete');
     expect(settled).not.toHaveProperty('leaseUntil');
     expect(settled.feedback).toEqual(rated.body.feedback);
+  });
+
+  it('keeps feedback that lands between the recovery reading the lost reply and writing it', async () => {
+    const lost = await lostTurn();
+    const s = t.services;
+    let rated: Awaited<ReturnType<typeof put>> | undefined;
+    // The store the recovery uses, with a client's PUT landing right after the recovery's read of the reply.
+    const store = new Proxy(s.store, {
+      get: (target, name) => name === 'getMessage'
+        ? async (userId: string, messageId: string) => {
+          const read = await target.getMessage(userId, messageId);
+          if (messageId === lost.assistantMessageId && !rated) rated = await put(lost.conversationId, messageId, { rating: 'down', comment: 'raced' });
+          return read;
+        }
+        : (Reflect.get(target, name) as (...a: unknown[]) => unknown).bind(target),
+    }) as ConversationStore;
+    const turns = new ChatTurns({
+      store, conversations: s.conversations, model: s.model, ledger: s.ledger, reservations: s.reservations, clock: s.clock,
+      tokenizerFor: (spec) => tokenizerFor(spec.tokenizer), turnLockSeconds: s.config.limits.turnLockSeconds,
+      userMaxConcurrentTurns: s.config.limits.userMaxConcurrentTurns,
+    });
+    const conversation = (await s.store.getConversation(USER, lost.conversationId))!;
+    await turns.recoverLost(USER, conversation, lost.turnId, t.clock.now());
+    expect(rated?.status, rated?.raw).toBe(200);
+    const settled = await storedMessage(lost.assistantMessageId);
+    expect(settled.status).toBe('incomplete');
+    expect((settled.error as { code: string }).code).toBe('instance_lost');
+    expect(settled.feedback).toEqual(rated!.body.feedback);
   });
 
   it('another user gets 404 and changes nothing', async () => {

@@ -23,6 +23,8 @@ beforeAll(async () => {
   const env = {
     SSE_PING_INTERVAL_MS: '200', STREAM_CHECKPOINT_MS: '1000', TURN_LOCK_SECONDS: String(LOCK_SECONDS),
     PHI_RETRY_BUDGET_MS: '1000', PHI_FIRST_BYTE_TIMEOUT_MS: '2000', PHI_IDLE_TIMEOUT_MS: '2000',
+    // As in startTestApp: no title calls beside the turns whose requests and usage these tests count.
+    AUTO_TITLE: 'false',
   };
   a = await startTestApp({ simulator: { replyWords: 80 }, env });
   const port = await freePort();

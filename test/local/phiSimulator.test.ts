@@ -171,6 +171,15 @@ describe('the Phi simulator over HTTP with @azure-rest/ai-inference', () => {
     expect(sim.faults.pending).toBe(0);
   });
 
+  it('applies a fault keyed on max_tokens only to the requests that ask for that many; others take the unkeyed ones in order', async () => {
+    sim.faults.nextFor({ maxTokens: 32 }, { kind: 'status', status: 500 });
+    sim.faults.next({ kind: 'status', status: 503 });
+    const post = (maxTokens: number) => client.path('/chat/completions').post({ body: { messages: seedMessages, max_tokens: maxTokens } });
+    const statuses = [(await post(100)).status, (await post(100)).status, (await post(32)).status, (await post(32)).status];
+    expect(statuses).toEqual(['503', '200', '500', '200']);
+    expect(sim.completionRequests.map((r) => r.faults)).toEqual([['status'], [], ['status'], []]);
+  });
+
   it('sends the seed content-filter body', async () => {
     sim.faults.next({ kind: 'contentFilter' });
     const res = await client.path('/chat/completions').post({ body: { messages: seedMessages } });

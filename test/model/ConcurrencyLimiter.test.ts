@@ -23,6 +23,21 @@ describe('ConcurrencyLimiter', () => {
     expect(limiter.inFlight).toBe(0);
   });
 
+  it('answers null at once to a caller that will not wait, without putting it in the line', async () => {
+    const limiter = new ConcurrencyLimiter(1);
+    const held = (await limiter.acquire())!;
+    const waiter = limiter.acquire();
+    expect(await limiter.acquire(0)).toBeNull();
+    expect(limiter.queued).toBe(1);
+    held();
+    const next = (await waiter)!;
+    expect(limiter.inFlight).toBe(1);
+    next();
+    const free = (await limiter.acquire(0))!;
+    expect(limiter.inFlight).toBe(1);
+    free();
+  });
+
   it('ignores a second release of the same slot', async () => {
     const limiter = new ConcurrencyLimiter(1);
     const release = (await limiter.acquire())!;

@@ -182,6 +182,18 @@ describe.each(ADAPTERS)('the $wire adapter against the Phi simulator', ({ wire, 
     }
   });
 
+  it('refuses a call that will not wait for a slot at once when none is free, without queueing it or sending it', async () => {
+    sim.faults.next({ kind: 'neverEnd' });
+    const m = model({ maxConcurrency: 1 });
+    const holder = await m.stream(seedRequest);
+    const refused = await m.stream({ ...seedRequest, waitForSlot: false }).then(() => null, (error: unknown) => error);
+    expect(upstream(refused).code).toBe('upstream_unavailable');
+    expect(m.load).toEqual({ inFlight: 1, queued: 0 });
+    expect(sim.completionRequests).toHaveLength(1);
+    for await (const event of holder) if (event.type === 'delta') break;
+    expect((await run(m, { ...seedRequest, waitForSlot: false })).end?.finishReason).toBe('stop');
+  });
+
   it('releases the slot when the reader stops early', async () => {
     const m = model({ maxConcurrency: 1 });
     for await (const event of await m.stream(seedRequest)) {

@@ -60,6 +60,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     COSMOS_KEY: cosmos.key,
     COSMOS_DATABASE: `test-${randomUUID()}`,
     PHI_RETRY_BUDGET_MS: '2000',
+    // Titles off unless a test turns them on (AUTO_TITLE=true): a title call would take faults queued for a reply
+    // and add to the requests and usage the turn tests count. test/functions/titles.test.ts runs them.
+    AUTO_TITLE: 'false',
     ...options.env,
   }, { loopbackHost: true });
   const container = await openChatContainer({ endpoint: storeEndpoint, key: cosmos.key, database: config.cosmos.database });

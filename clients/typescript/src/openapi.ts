@@ -404,6 +404,9 @@ export interface components {
         MessageDeltaEvent: {
             content: string;
         };
+        ConversationUpdatedEvent: {
+            conversation: components["schemas"]["Conversation"];
+        };
         MessageCompletedEvent: {
             message: components["schemas"]["Message"];
             context: components["schemas"]["Context"];
@@ -869,6 +872,7 @@ export interface operations {
              * @description Stream mode (no `Accept: application/json`). Server-sent events, each an `id:` line (opaque, increasing in the order sent: send it back as `Last-Event-ID` to GET …/messages/{messageId}/stream to resume exactly after it), `event: <name>`, one `data:` line of JSON and a blank line:
              *     - `message.created` `{ userMessage, assistantMessageId }`: first, once the user message is stored;
              *     - `message.delta` `{ content }`: each piece of the reply as it arrives, unbuffered;
+             *     - `conversation.updated` `{ conversation }`: at most once, among the deltas, when the conversation's auto title (AUTO_TITLE, first turn of an untitled conversation) is stored before the turn ends; its id is the reply length so far, like the event before it. A title ready after the end is not sent (read it from the conversation), and a resumed stream (…/stream) never carries it;
              *     - `message.completed` `{ message, context }`: last, after the assistant message is stored;
              *     - `error` (a Problem): instead of message.completed when the turn fails; the partial reply is stored as incomplete, failed or filtered.
              *     A comment line `: ping` is sent at least every 15 s while the model is silent. The stream always ends with exactly one of message.completed or error. `x-events` gives the schema of each event's data.
@@ -1227,7 +1231,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-sent events as in the turn's own stream, each with its `id:`: `message.delta` events carrying exactly the reply after the given event (the deltas before it plus these equal the stored content), then the live deltas as they are produced, then the same single terminal event as the original stream (`message.completed` or `error`). `: ping` at least every 15 s while silent. Without an id: the whole reply so far. A reply running on another instance is followed as it is saved (at least once a second); a finished one is what is missing, then its terminal event. */
+            /** @description Server-sent events as in the turn's own stream, each with its `id:`: `message.delta` events carrying exactly the reply after the given event (the deltas before it plus these equal the stored content), then the live deltas as they are produced, then the same single terminal event as the original stream (`message.completed` or `error`); never `conversation.updated` (the title is read from the conversation). `: ping` at least every 15 s while silent. Without an id: the whole reply so far. A reply running on another instance is followed as it is saved (at least once a second); a finished one is what is missing, then its terminal event. */
             200: {
                 headers: {
                     /** @description no-cache */

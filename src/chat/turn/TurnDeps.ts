@@ -36,4 +36,6 @@ export interface TurnDeps {
   /** Stops recorded by other instances, looked for every `stopPollMs` (default 1 s) while the model call runs. */
   readonly stopRequests?: StopRequests;
   readonly stopPollMs?: number;
+  /** `AUTO_TITLE`: an untitled conversation's first turn names it with a side call (`titleConversation`); off when absent. */
+  readonly autoTitle?: boolean;
 }

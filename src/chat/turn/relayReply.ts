@@ -35,9 +35,11 @@ const DEFAULT_STOP_POLL_MS = 1_000;
  * checked again per event for a model that ignores it) comes back as a `Reply`, with the reply so far. Meanwhile
  * the reply so far is saved into the placeholder every `checkpointIntervalMs`, and no checkpoint is still running
  * when it returns, so a lost instance leaves what was produced and settling never races a late save.
+ * `onAccepted` runs once the model has accepted the call, before the first delta is read.
  */
 export async function relayReply(
   deps: TurnDeps, turn: BegunTurn, extra: ExtraParameters | undefined, queue: EventQueue<TurnEvent>, live: LiveTurn,
+  onAccepted: () => void = () => {},
 ): Promise<Reply> {
   const { plan, placeholder } = turn;
   // Every wait of the model call (a slot, retries, silence before or after the first byte) ends before the lease:
@@ -67,6 +69,8 @@ export async function relayReply(
       messages: plan.prompt, settings: plan.settings, ...(extra ? { extra } : {}), signal: live.signal,
     });
     accepted = true;
+    // The reply holds its model slot and the model is answering: what waits on that (the title call) may start.
+    onAccepted();
     for await (const event of stream) {
       // A model that ignored the signal is still not relayed past the lease or a stop.
       if (live.signal.aborted) throw live.signal.reason;

@@ -59,8 +59,10 @@ export async function settleTurn(deps: TurnDeps, turn: BegunTurn, reply: Reply):
 /**
  * Settles a turn whose lease passed while its conversation's lock still names it: its instance was lost, or its
  * final write never landed. A reply still `streaming` is stored as what was saved of it (`asLost`: `incomplete`,
- * `instance_lost`), with usage estimated from it (the prompt was sent, the saved text was produced), in the same
- * write as its ledger record; the ledger keeps a record already there, so a turn is never counted twice. Then its
+ * `instance_lost`), with usage estimated from it (the prompt was sent, the saved text was produced): its ledger
+ * record first (the ledger keeps a record already there, so a turn is never counted twice, and a message never
+ * carries usage the ledger lacks), then the message, conditional on the version read so nothing set on it
+ * meanwhile (feedback) is lost. Then its
  * reservation and its conversation totals, as a settle does. A failure here refuses the new turn (503) and leaves
  * the lost one recoverable by the next.
  */
@@ -73,9 +75,14 @@ export async function recoverLostTurn(deps: TurnDeps, userId: string, conversati
     const promptTokens = stored.context?.promptTokens ?? 0;
     const estimate = estimatedUsage(promptTokens, tokenizer, stored.content);
     usage = estimate.totalTokens > 0 ? estimate : null;
-    const message: Message = { ...asLost(stored), ...(usage ? { usage } : {}) };
-    const entry = usage && { turnId, conversationId: conversation.id, model: stored.model ?? conversation.model, day: utcDay(new Date(stored.createdAt)), usage };
-    await store.settleMessage(message, entry);
+    const settled = usage;
+    if (settled) {
+      await deps.ledger.record(userId, { turnId, conversationId: conversation.id, model: stored.model ?? conversation.model, day: utcDay(new Date(stored.createdAt)), usage: settled });
+    }
+    // Written over the version it reads (retried on a change): feedback given to the lost reply meanwhile (allowed
+    // once its turn can no longer write) is kept, and a reply another recovery settled first is left as it is.
+    await store.modifyMessage(userId, conversation.id, stored.id, (current) =>
+      current.status === 'streaming' ? { ...asLost(current), ...(settled ? { usage: settled } : {}) } : current);
   }
   await store.finishTurn(userId, conversation.id, {
     turnId, usage: usage ?? ZERO_USAGE, updatedAt: now.toISOString(),
