@@ -178,6 +178,28 @@ describe('conversations stored before branches', () => {
     expect(md.match(/^## User$/gm)).toHaveLength(55);
   });
 
+  it('the walk reads a page only when it is taken, along the branch active when it started', async () => {
+    const { id, ids } = await legacyConversation(USER, 150);
+    const pages = (await t.services.conversations.export(USER, id, 'active')).pages[Symbol.asyncIterator]();
+    expect((await pages.next()).value?.map((m) => m.id)).toEqual(ids.slice(0, 100));
+    // Half-way through, an edit after the 50th message makes a new branch active: the walk keeps to the old one.
+    const edit = await turn(id, 'edited 51', { parentId: ids[49] });
+    expect((await pages.next()).value?.map((m) => m.id)).toEqual(ids.slice(100));
+    expect((await pages.next()).done).toBe(true);
+    // A new export shows the new branch.
+    const md = (await exportOf(id, markdown)).raw;
+    expect(md.match(/^## .*$/gm)).toHaveLength(52);
+    expect(md.endsWith(`\n## User\n\nedited 51\n\n## Assistant\n\n${edit.assistant.content}\n`)).toBe(true);
+  });
+
+  it('a page that cannot be read after the first fails the walk instead of ending it', async () => {
+    const { id } = await legacyConversation(USER, 150);
+    const pages = (await t.services.conversations.export(USER, id, 'all')).pages[Symbol.asyncIterator]();
+    expect((await pages.next()).value).toHaveLength(100);
+    expect((await call(t.api, 'DELETE', `/conversations/${id}`, { user: USER })).status).toBe(204);
+    await expect(pages.next()).rejects.toMatchObject({ code: 'not_found' });
+  });
+
   it('Markdown names incomplete and filtered replies with their reasons', async () => {
     const statuses: Record<number, Record<string, unknown>> = {
       2: { status: 'incomplete', finishReason: 'cancelled' },
