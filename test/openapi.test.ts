@@ -125,7 +125,9 @@ describe('real answers validate against docs/openapi.json', () => {
           expect(conforms(eventSchema as JsonSchema, event.data), `event ${event.event}`).toEqual([]);
         }
       } else {
-        expect(conforms(media?.schema as JsonSchema, res.body), `${method} ${template} ${res.status}`).toEqual([]);
+        // A JSON body as parsed, any other (text/markdown) as the text it is.
+        const value = /[/+]json$/.test(type) ? res.body : res.raw;
+        expect(conforms(media?.schema as JsonSchema, value), `${method} ${template} ${res.status}`).toEqual([]);
       }
     }
     // A request the service accepted must also be one the document accepts.
@@ -296,6 +298,23 @@ describe('real answers validate against docs/openapi.json', () => {
     expect((await rate(turn.body.userMessage.id, { rating: 'up' })).status).toBe(400);
     const removed = await exchange('DELETE', template, { id, messageId: turn.body.assistantMessage.id, user });
     expect(removed.status).toBe(204);
+  });
+
+  it('export: JSON of every branch, Markdown of the active one, a query parameter refused, an unknown id 404', async () => {
+    const user = 'oa-export';
+    const id = await newConversation(t.api, user, { title: 'Exported' });
+    const template = '/conversations/{conversationId}/export';
+    expect((await exchange('GET', template, { id, user })).body.messages).toEqual([]);
+    const turn = await call(t.api, 'POST', `/conversations/${id}/messages`, { user, body: { content: 'Hi' }, headers: { accept: 'application/json' } });
+    expect(turn.status, turn.raw).toBe(201);
+    const rated = await call(t.api, 'PUT', `/conversations/${id}/messages/${turn.body.assistantMessage.id}/feedback`, { user, body: { rating: 'up' } });
+    expect(rated.status, rated.raw).toBe(200);
+    const exported = await exchange('GET', template, { id, user, headers: { accept: 'application/json' } });
+    expect(exported.body.messages.map((m: { role: string }) => m.role)).toEqual(['user', 'assistant']);
+    const md = await exchange('GET', template, { id, user, headers: { accept: 'text/markdown' } });
+    expect(md.raw).toMatch(/^# Exported\n\n## User\n\nHi\n\n## Assistant\n/);
+    expect((await exchange('GET', template, { id, user, query: '?branch=all' })).status).toBe(400);
+    expect((await exchange('GET', template, { id: 'c_AAAAAAAAAAAAAAAAAAAAAA', user })).status).toBe(404);
   });
 
   it('usage, model and health', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../src/config.js';
 import {
-  createConversationSchema, feedbackSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, regenerateSchema,
+  createConversationSchema, exportQuery, feedbackSchema, listConversationsQuery, listMessagesQuery, patchConversationSchema, postMessageSchema, regenerateSchema,
   settingsSchema, streamQuery, usageQuery,
 } from '../src/http/schemas.js';
 
@@ -37,6 +37,7 @@ const QUERIES: Readonly<Record<string, z.ZodType>> = {
   listConversations: listConversationsQuery,
   listMessages: listMessagesQuery,
   streamMessage: streamQuery,
+  exportConversation: exportQuery,
   getUsage: usageQuery,
 };
 const ANNOTATIONS = new Set(['description', 'default', 'examples', 'title', '$schema']);

@@ -2,7 +2,7 @@ import type { Clock } from './ports.js';
 import { PLACEHOLDER_TITLE, type Conversation, type ConversationSettings, type Page } from './conversation.js';
 import type { ConversationListRequest, ConversationStore } from './ConversationStore.js';
 import { NotFoundError, PreconditionFailedError, ValidationError } from './errors.js';
-import { MessageTree } from './MessageTree.js';
+import { MessageTree, type ParentedMessage } from './MessageTree.js';
 import { newId } from './ids.js';
 import { MODEL_CATALOG, findModel, type ModelSpec } from './modelCatalog.js';
 
@@ -19,6 +19,12 @@ export interface UpdateConversation {
   readonly settings?: ConversationSettings | undefined;
   /** Switch branch: the active branch becomes the one through this message, continued by newest children. */
   readonly activeMessageId?: string | undefined;
+}
+
+/** A conversation and its messages as an export gives them: the messages a page at a time, oldest first. */
+export interface ConversationExport {
+  readonly conversation: Conversation & { readonly activeLeafId: string | null };
+  readonly pages: AsyncIterable<readonly ParentedMessage[]>;
 }
 
 /** Read-modify-writes of a branch switch that met a concurrent change, before giving up with 412. */
@@ -83,6 +89,17 @@ export class Conversations {
     const conversation = await this.#store.getConversation(userId, conversationId);
     if (!conversation) throw new NotFoundError('No such conversation.');
     return this.#tree.withActiveLeaf(userId, conversation);
+  }
+
+  /**
+   * The conversation and every message of every branch (`all`) or of its active branch, oldest first. NotFoundError
+   * before anything is returned; the messages are read as the pages are taken (see `MessageTree.walk`).
+   */
+  async export(userId: string, conversationId: string, branch: 'active' | 'all'): Promise<ConversationExport> {
+    const stored = await this.#store.getConversation(userId, conversationId);
+    if (!stored) throw new NotFoundError('No such conversation.');
+    const [conversation, pages] = await Promise.all([this.#tree.withActiveLeaf(userId, stored), this.#tree.walk(userId, stored, branch)]);
+    return { conversation, pages };
   }
 
   /** `titleContains`: only titles containing it, case and accents ignored (see `searchKey`). */

@@ -5,7 +5,13 @@ import type { ConversationStore, PageRequest } from './ConversationStore.js';
 import { NotFoundError, ValidationError } from './errors.js';
 
 /** A message as branch listings show it: its parent resolved (also for messages stored before branches) and its siblings. */
-export type TreeMessage = Message & { readonly parentId: string | null; readonly siblingIds: readonly string[] };
+export type TreeMessage = ParentedMessage & { readonly siblingIds: readonly string[] };
+
+/** A message with its parent resolved, also for messages stored before branches. */
+export type ParentedMessage = Message & { readonly parentId: string | null };
+
+/** Messages per store read of {@link MessageTree.walk}; a Cosmos page also stops at 4 MB, whatever the count. */
+const WALK_PAGE = 100;
 
 export interface MessagePageRequest extends PageRequest {
   readonly order: 'asc' | 'desc';
@@ -69,14 +75,37 @@ export class MessageTree {
     return { ...conversation, activeLeafId: newest?.id ?? null };
   }
 
+  /**
+   * Every message of `conversation` (as the caller read it) oldest first, a page at a time: every branch (`all`), or
+   * the active branch of that version, so a branch switch during the walk never mixes two branches. The first page
+   * is read before this resolves (a failure is the caller's to answer); each next one only when the previous has
+   * been taken, so a reader holds one page at a time. Parents resolved as in listings; no sibling ids (the parents
+   * give them), and no sibling query per page.
+   */
+  async walk(userId: string, conversation: Conversation, branch: 'active' | 'all'): Promise<AsyncIterable<readonly ParentedMessage[]>> {
+    const path = activePathOf(conversation);
+    const read = (cursor: string | undefined) => {
+      const page = { limit: WALK_PAGE, cursor, order: 'asc' as const };
+      return branch === 'all'
+        ? this.#store.listMessages(userId, conversation.id, page)
+        : this.#store.pathMessages(userId, conversation.id, path, page);
+    };
+    const first = await read(undefined);
+    const withParents = (items: readonly Message[], previous: Message | undefined) => this.#withParents(userId, items, previous);
+    return (async function* pages() {
+      // The last original-lane message of the pages before: the parent of a pre-branch message that opens a page.
+      let previous: Message | undefined;
+      for (let page = first; ; page = await read(page.nextCursor ?? undefined)) {
+        if (page.items.length) yield await withParents(page.items, previous);
+        previous = page.items.findLast((m) => m.branch === undefined) ?? previous;
+        if (!page.nextCursor) return;
+      }
+    })();
+  }
+
   /** Parents resolved (a pre-branch message follows the original lane's previous one) and sibling ids attached. */
   async #decorate(userId: string, conversationId: string, items: readonly Message[]): Promise<TreeMessage[]> {
-    const withParents = await Promise.all(items.map(async (m): Promise<Message & { parentId: string | null }> => {
-      if (m.parentId !== undefined) return { ...m, parentId: m.parentId };
-      const before = items.filter((o) => o.branch === undefined && o.seq < m.seq).sort((a, b) => b.seq - a.seq)[0];
-      const parent = before ?? (await parentOf(this.#store, userId, m));
-      return { ...m, parentId: parent?.id ?? null };
-    }));
+    const withParents = await this.#withParents(userId, items, undefined);
     if (!withParents.length) return [];
     const links = await this.#store.childrenOf(userId, conversationId, [...new Set(withParents.map((m) => m.parentId))]);
     return withParents.map((m) => {
@@ -84,6 +113,17 @@ export class MessageTree {
       if (!siblings.some((l) => l.id === m.id)) siblings.push({ id: m.id, parentId: m.parentId, seq: m.seq });
       return { ...m, siblingIds: siblings.sort((a, b) => a.seq - b.seq).map((l) => l.id) };
     });
+  }
+
+  /** `previous`: a message read before `items`, in seq order, that may be the parent of the first pre-branch one. */
+  #withParents(userId: string, items: readonly Message[], previous: Message | undefined): Promise<ParentedMessage[]> {
+    const known = previous ? [previous, ...items] : items;
+    return Promise.all(items.map(async (m): Promise<ParentedMessage> => {
+      if (m.parentId !== undefined) return { ...m, parentId: m.parentId };
+      const before = known.filter((o) => o.branch === undefined && o.seq < m.seq).sort((a, b) => b.seq - a.seq)[0];
+      const parent = before ?? (await parentOf(this.#store, userId, m));
+      return { ...m, parentId: parent?.id ?? null };
+    }));
   }
 }
 

@@ -105,6 +105,9 @@ export const listMessagesQuery = z.strictObject({
   branch: z.enum(['active', 'all']).optional().transform((v) => v ?? 'active'),
 });
 
+/** The export takes no query parameters: a misspelt one is refused rather than ignored. */
+export const exportQuery = z.strictObject({});
+
 /** `?lastEventId=`: for clients that cannot set `Last-Event-ID`; its form is checked with the stream's ids. */
 export const streamQuery = z.strictObject({ lastEventId: z.string().min(1).max(40).optional() });
 

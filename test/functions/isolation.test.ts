@@ -144,6 +144,16 @@ const TABLE: Record<string, Row> = {
       expectNotFound(await call(t.api, 'DELETE', path(a.other), { user: B }));
     },
   },
+  exportConversation: {
+    method: 'GET', route: 'conversations/{conversationId}/export',
+    asB: async (path) => {
+      // Both formats, for A's conversation with a turn and rated reply, and for A's other one.
+      for (const accept of ['application/json', 'text/markdown']) {
+        expectNotFound(await call(t.api, 'GET', path(a.conversation), { user: B, headers: { accept } }));
+        expectNotFound(await call(t.api, 'GET', path(a.other), { user: B, headers: { accept } }));
+      }
+    },
+  },
   listMessages: {
     method: 'GET', route: 'conversations/{conversationId}/messages',
     asB: async (path) => {

@@ -142,6 +142,13 @@ const CORPUS: readonly Row[] = [
   { name: 'feedback as text/plain', method: 'PUT', path: F, body: json({ rating: 'up' }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
   { name: 'feedback on a malformed message id', method: 'PUT', path: `/conversations/${ID}/messages/not-an-id/feedback`, body: json({ rating: 'up' }), status: 404, code: 'not_found' },
   { name: 'feedback with an unsupported method', method: 'PATCH', path: F, body: json({ rating: 'up' }), status: 405, code: 'method_not_allowed' },
+  // Export.
+  { name: 'export of a malformed id', method: 'GET', path: '/conversations/..%2Fusage/export', status: 404, code: 'not_found' },
+  { name: 'export of no conversation', method: 'GET', path: '/conversations/c_AAAAAAAAAAAAAAAAAAAAAA/export', headers: { accept: 'text/markdown' }, status: 404, code: 'not_found' },
+  bad('export with a query parameter', 'GET', `${P}/export?branch=active`, undefined),
+  bad('export with a repeated unknown parameter', 'GET', `${P}/export?format=md&format=json`, undefined, { headers: { accept: 'text/markdown' } }),
+  { name: 'export with POST', method: 'POST', path: `${P}/export`, body: json({}), status: 405, code: 'method_not_allowed' },
+  { name: 'export with DELETE', method: 'DELETE', path: `${P}/export`, status: 405, code: 'method_not_allowed' },
   // Media types and sizes.
   { name: 'text/plain body', method: 'POST', path: C, body: json({ title: 'x' }), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
   { name: 'form body', method: 'PATCH', path: P, body: 'title=x', contentType: 'application/x-www-form-urlencoded', status: 415, code: 'unsupported_media_type' },

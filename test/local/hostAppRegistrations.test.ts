@@ -16,6 +16,7 @@ describe('the app as the Functions host would list it', () => {
       {
         name: 'deleteMessageFeedback', route: 'conversations/{conversationId}/messages/{messageId}/feedback', methods: ['DELETE'], authLevel: 'anonymous',
       },
+      { name: 'exportConversation', route: 'conversations/{conversationId}/export', methods: ['GET'], authLevel: 'anonymous' },
       {
         name: 'fallback', route: '{*path}', methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], authLevel: 'anonymous',
       },

@@ -44,6 +44,29 @@ export interface paths {
         patch: operations["updateConversation"];
         trace?: never;
     };
+    "/api/conversations/{conversationId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id this service issued; anything else, or another user's id, is 404. */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Export a conversation: every branch as JSON, or the active branch as Markdown
+         * @description Content negotiation by `Accept`: `text/markdown` (or `text/*`) preferred to `application/json` gives Markdown; anything else gives JSON, which is the default (no `Accept`, `*\/*`, a tie, or a type this route does not serve: never 406). The body streams a page of the store at a time; a store failure after it has started resets the connection, so a cut export never arrives as a whole one. Markdown: the title as an H1, then per message of the active branch a blank line, `## User` or `## Assistant` (a reply that is not complete adds its status and why, e.g. `## Assistant (incomplete: cancelled)`, `## Assistant (failed: upstream_error)`), a blank line and the content exactly as stored; where the content leaves a fenced code block or a raw-HTML block open (a reply cut off mid-code), a line closing it follows the content, so the next heading stays a heading. A message's own headings are kept as they are. The system prompt, feedback and usage are in the JSON only.
+         */
+        get: operations["exportConversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/conversations/{conversationId}/messages": {
         parameters: {
             query?: never;
@@ -350,6 +373,11 @@ export interface components {
         MessagePage: {
             items: components["schemas"]["Message"][];
             nextCursor: string | null;
+        };
+        ConversationExport: {
+            conversation: components["schemas"]["Conversation"];
+            /** @description Every message of every branch, oldest first. */
+            messages: components["schemas"]["Message"][];
         };
         /** @description What was sent to the model for this turn. */
         Context: {
@@ -807,6 +835,49 @@ export interface operations {
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    exportConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description An id this service issued; anything else, or another user's id, is 404. */
+                conversationId: components["parameters"]["ConversationId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export. JSON: the conversation as `GET` gives it, and every message of every branch oldest first (by the order they were stored), each with `parentId` (also for messages stored before branches) and `feedback` where set; no `siblingIds` (the parents give them). Markdown: the active branch as the conversation was read. */
+            200: {
+                headers: {
+                    /** @description attachment, named after the conversation id: `c_….json` or `c_….md`. */
+                    "Content-Disposition": string;
+                    /** @description no-store: an export is the caller's data. */
+                    "Cache-Control": "no-store";
+                    /** @description Accept: the body depends on it. */
+                    Vary: "Accept";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationExport"];
+                    "text/markdown": string;
+                };
+            };
+            /** @description validation_failed: a query parameter (the route takes none). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
             503: components["responses"]["StoreUnavailable"];
         };
