@@ -304,6 +304,67 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
   });
 });
 
+describe.skipIf(!hasChromium)('the client in a web app on another origin', () => {
+  let app: TestApp;
+  let browser: TestBrowser;
+
+  beforeAll(async () => {
+    buildPage();
+    [app, browser] = await Promise.all([
+      startTestApp({ chatPage: true, simulator: { chunkDelayMs: 40 }, env: { CORS_ALLOWED_ORIGINS: '*' } }), openBrowser(),
+    ]);
+  }, 120_000);
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('resumes a reply cut mid-stream across CORS, the reply yielded exactly once', async () => {
+    // The API behind a proxy on another port: another origin than the page's, so every request is a CORS one
+    // and the resume request passes a preflight first.
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: app.host.port });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${app.host.url}/`);
+      await page.evaluate(`window.__run = (async () => {
+        const { createChatClient } = await import('/client/index.js');
+        const client = createChatClient({ baseUrl: 'http://127.0.0.1:${proxy.port}' });
+        const { id } = await client.conversations.create({ title: 'From another origin' });
+        const out = { id, deltas: 0, text: '', types: [] };
+        window.__out = out;
+        for await (const event of client.send(id, 'Across origins, please')) {
+          out.types.push(event.type);
+          if (event.type === 'message.delta') { out.deltas += 1; out.text += event.content; }
+          if (event.type === 'message.completed') out.message = event.message;
+          if (event.type === 'error') out.problem = event.problem.code;
+        }
+        return out;
+      })(); undefined`);
+      await expect.poll(() => page.evaluate('window.__out?.deltas ?? 0'), { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
+      await proxy.cut();
+      const atCut = await storedBranch(app);
+      await proxy.restore();
+      expect(atCut.messages.at(-1)).toMatchObject({ role: 'assistant', status: 'streaming' });
+
+      const out = (await page.evaluate('window.__run')) as { id: string; text: string; types: string[]; message?: { id: string; content: string; status: string } };
+      const { messages } = await storedBranch(app);
+      expect(out.message).toMatchObject({ id: messages.at(-1)!.id, status: 'complete', content: messages.at(-1)!.content });
+      expect(out.text).toBe(messages.at(-1)!.content);
+      expect(out.types.filter((t) => t === 'message.created')).toHaveLength(1);
+      expect(out.types.at(-1)).toBe('message.completed');
+
+      // The same conversation on the chat page: the reply once, as stored.
+      await page.goto(`${app.host.url}/#${out.id}`);
+      await page.locator('li.message.assistant').first().waitFor();
+      expect(await page.locator('li.message.assistant .content').allTextContents()).toEqual([messages.at(-1)!.content]);
+      await browser.screenshot(page, 'client-cross-origin-resumed');
+      await page.close();
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
 describe.skipIf(!hasChromium)('the chat page over quota', () => {
   let app: TestApp;
   let browser: TestBrowser;
