@@ -354,8 +354,11 @@ describe.skipIf(!hasChromium)('the client in a web app on another origin', () =>
       expect(out.types.at(-1)).toBe('message.completed');
 
       // The same conversation on the chat page: the reply once, as stored.
+      // A fresh load (a hash change alone would keep the list as it was before the conversation existed).
       await page.goto(`${app.host.url}/#${out.id}`);
+      await page.reload();
       await page.locator('li.message.assistant').first().waitFor();
+      await expect.poll(() => page.locator(`button.conversation[data-id="${out.id}"][aria-current="page"]`).count()).toBe(1);
       expect(await page.locator('li.message.assistant .content').allTextContents()).toEqual([messages.at(-1)!.content]);
       await browser.screenshot(page, 'client-cross-origin-resumed');
       await page.close();
