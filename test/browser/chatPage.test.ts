@@ -199,6 +199,25 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
       await page.close();
     });
 
+    it('a reload mid-reply follows the reply to its end, shown once', async () => {
+      const page = await newChat(browser, app.host.url);
+      // A slower reply, so that it is still being written when the reloaded page asks for it.
+      app.sim.faults.next({ kind: 'chunkDelayMs', ms: 120 });
+      await sendFromPage(page, 'Reload me midway');
+      await page.locator('li.message.assistant .content').last().filter({ hasText: /\S+ \S+ \S+/ }).waitFor();
+      await page.reload();
+      await page.locator('li.message.assistant').first().waitFor();
+      const atReload = await storedBranch(app);
+      await page.locator('li.message.assistant[data-status="complete"]').last().waitFor();
+      const { messages } = await storedBranch(app);
+      // It was still being written when the page came back, and the page followed it (the resume route).
+      expect(atReload.messages.at(-1)).toMatchObject({ id: messages.at(-1)!.id, status: 'streaming' });
+      expect(messages.at(-1)!.status).toBe('complete');
+      expect(await page.locator('li.message.assistant .content').allTextContents()).toEqual([messages.at(-1)!.content]);
+      await browser.screenshot(page, 'chat-reloaded-midway');
+      await page.close();
+    });
+
     it('a connection cut mid-reply ends with the full reply on screen exactly once', async () => {
       const proxy = await startTcpProxy({ host: '127.0.0.1', port: app.host.port });
       try {
