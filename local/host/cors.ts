@@ -7,6 +7,7 @@ const ALLOWED_HEADERS = [
   'content-type',
   'idempotency-key',
   'if-match',
+  'last-event-id',
   // Dev mode's caller header, and App Service's principal headers for testing AUTH_MODE=appservice locally
   // (in Azure the platform sets these itself and CORS never sees them).
   'x-user-id',

@@ -275,8 +275,10 @@ export class ChatPage implements MessageActions {
     const save = () => {
       const content = editor.value;
       if (content.trim() === '') return;
-      // The edited text follows the edited message's parent: a new branch beside the old one.
-      void this.send(content, message.parentId ?? null, index);
+      // The edited text follows the edited message's parent: a new branch beside the old one. A message stored
+      // before branches may come without parentId: its parent is the message shown before it.
+      const parentId = message.parentId !== undefined ? message.parentId : (this.messages[index - 1]?.id ?? null);
+      void this.send(content, parentId, index);
     };
     editor.addEventListener('keydown', (event) => {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {

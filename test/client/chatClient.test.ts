@@ -168,6 +168,126 @@ describe('usage and model', () => {
   });
 });
 
+describe('v2: stop, resume, regenerate, branches', () => {
+  it('resumes by itself after a connection cut mid-reply and yields the reply exactly once', async () => {
+    const proxy: TcpProxy = await startTcpProxy({ host: '127.0.0.1', port: t.host.port });
+    try {
+      const requested: string[] = [];
+      const recording: typeof fetch = (input, init) => {
+        const url = new URL(String(input));
+        requested.push(`${init?.method ?? 'GET'} ${url.pathname}${url.search}`);
+        return fetch(input, init);
+      };
+      const headers = { 'x-user-id': `client-user-${++users}` };
+      const client = createChatClient({ baseUrl: `http://127.0.0.1:${proxy.port}`, headers, fetch: recording });
+      const direct = createChatClient({ baseUrl: t.host.url, headers });
+      const { id } = await client.conversations.create();
+      const stream = client.send(id, 'a long answer, please');
+      let statusAtCut: string | undefined;
+      const { events, text, last } = await drain(stream, async (n) => {
+        if (n === 5) {
+          await proxy.cut();
+          statusAtCut = (await direct.messages.get(id, stream.assistantMessageId ?? '')).status;
+          await proxy.restore();
+        }
+      });
+      // The cut came mid-reply, not after it.
+      expect(statusAtCut).toBe('streaming');
+      const message = (last as Extract<ChatEvent, { type: 'message.completed' }>).message;
+      expect(message.status).toBe('complete');
+      expect(text).toBe(message.content);
+      expect(events.filter((e) => e.type === 'message.created')).toHaveLength(1);
+      expect(events.filter((e) => e.type === 'message.completed')).toHaveLength(1);
+      // The reply came back through the resume route, from the last event seen, after the one POST of the turn.
+      expect(requested.filter((r) => r.startsWith('POST') && r.endsWith('/messages'))).toHaveLength(1);
+      const resumes = requested.filter((r) => r.startsWith(`GET /api/conversations/${id}/messages/${message.id}/stream`));
+      expect(resumes.length).toBeGreaterThanOrEqual(1);
+      for (const resume of resumes) expect(resume).toMatch(/\?lastEventId=[1-9][0-9]*$/);
+      expect((await client.messages.list(id)).items[1]?.content).toBe(text);
+      expect(t.sim.completionRequests).toHaveLength(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('stop() ends the reply incomplete with exactly the text received', async () => {
+    const client = clientFor();
+    const { id } = await client.conversations.create();
+    const stream = client.send(id, 'stop me');
+    const { text, last } = await drain(stream, async (n) => {
+      if (n === 3) await stream.stop();
+    });
+    expect(last).toMatchObject({ type: 'message.completed', message: { status: 'incomplete', finishReason: 'cancelled' } });
+    expect((last as Extract<ChatEvent, { type: 'message.completed' }>).message.content).toBe(text);
+    expect(text.length).toBeGreaterThan(0);
+    expect((await client.messages.list(id)).items[1]).toMatchObject({ content: text, status: 'incomplete', finishReason: 'cancelled' });
+  });
+
+  it('regenerates a sibling reply and switches between branches', async () => {
+    const client = clientFor();
+    const { id } = await client.conversations.create();
+    const first = await drain(client.send(id, 'two answers'));
+    const oldId = (first.last as Extract<ChatEvent, { type: 'message.completed' }>).message.id;
+    const again = await drain(client.regenerate(id, oldId));
+    const newId = (again.last as Extract<ChatEvent, { type: 'message.completed' }>).message.id;
+    expect(newId).not.toBe(oldId);
+    expect((again.events[0] as Extract<ChatEvent, { type: 'message.created' }>).userMessage.content).toBe('two answers');
+    expect((await client.messages.get(id, newId)).siblingIds).toEqual([oldId, newId]);
+    expect((await client.conversations.get(id)).activeLeafId).toBe(newId);
+    expect((await client.messages.list(id)).items.map((m) => [m.role, m.id, m.content])).toEqual([
+      ['user', expect.any(String), 'two answers'], ['assistant', newId, again.text],
+    ]);
+    expect((await client.switchBranch(id, oldId)).activeLeafId).toBe(oldId);
+    expect((await client.messages.list(id)).items.map((m) => [m.id, m.content]).at(-1)).toEqual([oldId, first.text]);
+    expect(t.sim.completionRequests).toHaveLength(2);
+  });
+
+  it('sends an edit as a new branch from the parent of the edited message', async () => {
+    const client = clientFor();
+    const { id } = await client.conversations.create();
+    await drain(client.send(id, 'original'));
+    const edited = await drain(client.send(id, 'edited', { parentId: null }));
+    const created = edited.events[0] as Extract<ChatEvent, { type: 'message.created' }>;
+    expect(created.userMessage.parentId).toBeNull();
+    expect((await client.messages.list(id)).items.map((m) => m.content)).toEqual(['edited', edited.text]);
+    const original = (await client.messages.list(id, { branch: 'all' })).items.find((m) => m.content === 'original');
+    expect((await client.messages.get(id, created.userMessage.id)).siblingIds).toEqual([original?.id, created.userMessage.id]);
+    expect((await client.messages.list(id, { branch: 'all' })).items).toHaveLength(4);
+  });
+});
+
+describe('v2: feedback, search, export', () => {
+  it('sets and clears feedback on a reply', async () => {
+    const client = clientFor();
+    const { id } = await client.conversations.create();
+    const { last } = await drain(client.send(id, 'rate me'));
+    const replyId = (last as Extract<ChatEvent, { type: 'message.completed' }>).message.id;
+    expect((await client.feedback.set(id, replyId, 'up', 'good')).feedback).toMatchObject({ rating: 'up', comment: 'good' });
+    expect((await client.messages.get(id, replyId)).feedback).toMatchObject({ rating: 'up', comment: 'good' });
+    expect((await client.feedback.set(id, replyId, 'down')).feedback).toMatchObject({ rating: 'down', comment: null });
+    await client.feedback.clear(id, replyId);
+    expect((await client.messages.get(id, replyId)).feedback).toBeUndefined();
+  });
+
+  it('finds conversations by title, case-insensitively', async () => {
+    const client = clientFor();
+    const alpha = await client.conversations.create({ title: 'Alpha trip' });
+    await client.conversations.create({ title: 'beta' });
+    expect((await client.conversations.search('ALPHA')).items.map((c) => c.id)).toEqual([alpha.id]);
+  });
+
+  // enable when issue 17 lands (export)
+  it.skip('exports every message as JSON and the active branch as Markdown', async () => {
+    const client = clientFor();
+    const { id } = await client.conversations.create();
+    const { text } = await drain(client.send(id, 'export me'));
+    const exported = await client.conversations.export(id);
+    expect(exported.messages.map((m) => m.content)).toEqual(['export me', text]);
+    expect(await client.conversations.exportMarkdown(id)).toContain(text);
+  });
+});
+
+// Last in the file: its app takes over the process-wide services (useServices) and closes them when done.
 describe('quota', () => {
   let q: TestApp;
   beforeAll(async () => {
@@ -186,94 +306,5 @@ describe('quota', () => {
     const toMidnight = (Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() + 1) - now.getTime()) / 1000;
     expect((refused as ChatProblem).retryAfter).toBeGreaterThan(0);
     expect((refused as ChatProblem).retryAfter).toBeLessThanOrEqual(Math.ceil(toMidnight) + 1);
-  });
-});
-
-// enable when issue 16 lands (resume route, stop, regenerate, branches)
-describe.skip('v2: stop, resume, regenerate, branches', () => {
-  it('resumes by itself after a connection cut mid-reply and yields the reply exactly once', async () => {
-    const proxy: TcpProxy = await startTcpProxy({ host: '127.0.0.1', port: t.host.port });
-    try {
-      const client = clientFor({ baseUrl: `http://127.0.0.1:${proxy.port}` });
-      const { id } = await client.conversations.create();
-      const { text, last } = await drain(client.send(id, 'a long answer, please'), async (n) => {
-        if (n === 5) {
-          await proxy.cut();
-          await proxy.restore();
-        }
-      });
-      const message = (last as Extract<ChatEvent, { type: 'message.completed' }>).message;
-      expect(message.status).toBe('complete');
-      expect(text).toBe(message.content);
-      expect((await client.messages.list(id)).items[1]?.content).toBe(text);
-      expect(t.sim.completionRequests).toHaveLength(1);
-    } finally {
-      await proxy.close();
-    }
-  });
-
-  it('stop() ends the reply incomplete with exactly the text received', async () => {
-    const client = clientFor();
-    const { id } = await client.conversations.create();
-    const stream = client.send(id, 'stop me');
-    const { text, last } = await drain(stream, async (n) => {
-      if (n === 3) await stream.stop();
-    });
-    expect(last).toMatchObject({ type: 'message.completed', message: { status: 'incomplete', finishReason: 'cancelled' } });
-    expect((last as Extract<ChatEvent, { type: 'message.completed' }>).message.content).toBe(text);
-    expect((await client.messages.list(id)).items[1]?.content).toBe(text);
-  });
-
-  it('regenerates a sibling reply and switches between branches', async () => {
-    const client = clientFor();
-    const { id } = await client.conversations.create();
-    const first = await drain(client.send(id, 'two answers'));
-    const oldId = (first.last as Extract<ChatEvent, { type: 'message.completed' }>).message.id;
-    const again = await drain(client.regenerate(id, oldId));
-    const newId = (again.last as Extract<ChatEvent, { type: 'message.completed' }>).message.id;
-    expect((await client.messages.get(id, newId)).siblingIds).toEqual([oldId, newId]);
-    expect((await client.conversations.get(id)).activeLeafId).toBe(newId);
-    expect((await client.switchBranch(id, oldId)).activeLeafId).toBe(oldId);
-    expect((await client.messages.list(id)).items.map((m) => m.id)).toContain(oldId);
-  });
-
-  it('sends an edit as a new branch from the parent of the edited message', async () => {
-    const client = clientFor();
-    const { id } = await client.conversations.create();
-    await drain(client.send(id, 'original'));
-    const edited = await drain(client.send(id, 'edited', { parentId: null }));
-    const created = edited.events[0] as Extract<ChatEvent, { type: 'message.created' }>;
-    expect(created.userMessage.parentId).toBeNull();
-    expect((await client.messages.list(id)).items.map((m) => m.content)[0]).toBe('edited');
-    expect((await client.messages.list(id, { branch: 'all' })).items).toHaveLength(4);
-  });
-});
-
-// enable when issue 17 lands (feedback, search, export)
-describe.skip('v2: feedback, search, export', () => {
-  it('sets and clears feedback on a reply', async () => {
-    const client = clientFor();
-    const { id } = await client.conversations.create();
-    const { last } = await drain(client.send(id, 'rate me'));
-    const replyId = (last as Extract<ChatEvent, { type: 'message.completed' }>).message.id;
-    expect((await client.feedback.set(id, replyId, 'up', 'good')).feedback).toMatchObject({ rating: 'up', comment: 'good' });
-    await client.feedback.clear(id, replyId);
-    expect((await client.messages.get(id, replyId)).feedback).toBeUndefined();
-  });
-
-  it('finds conversations by title, case-insensitively', async () => {
-    const client = clientFor();
-    const alpha = await client.conversations.create({ title: 'Alpha trip' });
-    await client.conversations.create({ title: 'beta' });
-    expect((await client.conversations.search('ALPHA')).items.map((c) => c.id)).toEqual([alpha.id]);
-  });
-
-  it('exports every message as JSON and the active branch as Markdown', async () => {
-    const client = clientFor();
-    const { id } = await client.conversations.create();
-    const { text } = await drain(client.send(id, 'export me'));
-    const exported = await client.conversations.export(id);
-    expect(exported.messages.map((m) => m.content)).toEqual(['export me', text]);
-    expect(await client.conversations.exportMarkdown(id)).toContain(text);
   });
 });

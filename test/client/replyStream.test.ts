@@ -1,7 +1,7 @@
 /**
  * The reconnect arithmetic of a reply stream, on scripted event streams: which bytes a reconnect sends again is the
  * service's business, handing each piece on once is the client's. The same paths over real sockets, through a cut
- * connection, are in chatClient.test.ts (skipped until the service has the resume route).
+ * connection, are in chatClient.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { replyStream, type ReplyTransport } from '../../clients/typescript/src/ReplyStream.js';

@@ -41,7 +41,7 @@ describe('CORS preflight', () => {
     expect(res.headers['access-control-allow-origin']).toBe(APP);
     expect(res.headers['access-control-allow-methods']).toBe('POST, GET');
     const allowed = String(res.headers['access-control-allow-headers']).split(', ');
-    expect(allowed).toEqual(expect.arrayContaining(['content-type', 'authorization', 'idempotency-key', 'if-match', 'x-user-id']));
+    expect(allowed).toEqual(expect.arrayContaining(['content-type', 'authorization', 'idempotency-key', 'if-match', 'last-event-id', 'x-user-id']));
     expect(Number(res.headers['access-control-max-age'])).toBeGreaterThan(0);
     expect(res.headers.vary).toBe('Origin');
     expect(res.headers['access-control-allow-credentials']).toBeUndefined();

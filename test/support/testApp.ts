@@ -70,7 +70,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const services = await buildServices(config, { clock, container });
   useServices(services);
   const host = await createLocalHost({
-    app: registry, logger: { info() {}, error() {} }, ...(options.chatPage ? { chatPageRoot: process.cwd() } : {}),
+    app: registry, logger: { info() {}, error() {} }, corsAllowedOrigins: config.corsAllowedOrigins,
+    ...(options.chatPage ? { chatPageRoot: process.cwd() } : {}),
   });
   return {
     api: `${host.url}/api`, host, sim, wire, cosmos, container, services, clock, ...(proxy ? { storeProxy: proxy } : {}),

@@ -82,13 +82,19 @@ export function createChatClient(options: ChatClientOptions) {
         start: (signal) => request(path, {
           method: 'POST', json: body, signal, headers: { accept: 'text/event-stream', 'idempotency-key': idempotencyKey },
         }),
-        resume: (messageId, lastEventId, signal) => request(`${msg(conversationId, messageId)}/stream`, {
-          signal, headers: { accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
-        }),
+        resume: (messageId, lastEventId, signal) => follow(conversationId, messageId, lastEventId, signal),
         stop: (messageId) => stop(conversationId, messageId),
       },
       { idempotencyKey, ...(opts.signal ? { signal: opts.signal } : {}) },
     );
+  }
+
+  /**
+   * The resume route. The event id goes in `?lastEventId=`, not the `Last-Event-ID` header: a header outside CORS's
+   * safelist needs the host's preflight to allow it, and the query works behind any host and proxy.
+   */
+  function follow(conversationId: string, messageId: string, lastEventId: string | undefined, signal: AbortSignal | undefined): Promise<Response> {
+    return request(`${msg(conversationId, messageId)}/stream${query({ lastEventId })}`, { signal, headers: { accept: 'text/event-stream' } });
   }
 
   function stop(conversationId: string, messageId: string): Promise<Message> {
@@ -140,9 +146,7 @@ export function createChatClient(options: ChatClientOptions) {
       return replyStream(
         {
           start: () => Promise.reject(new Error('unreachable: a resumed reply has its id')),
-          resume: (messageId, lastEventId, signal) => request(`${msg(conversationId, messageId)}/stream`, {
-            signal, headers: { accept: 'text/event-stream', ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }) },
-          }),
+          resume: (messageId, lastEventId, signal) => follow(conversationId, messageId, lastEventId, signal),
           stop: (messageId) => stop(conversationId, messageId),
         },
         { assistantMessageId, ...(opts.signal ? { signal: opts.signal } : {}) },

@@ -1,66 +1,37 @@
 /**
- * The contract's shapes. Those in docs/openapi.json come from the generated file (src/openapi.ts, checked by a
- * test against the document); the v2 additions the document does not describe yet are declared here as optional
- * fields, so a server without them still type-checks at every use.
+ * The contract's shapes, all from the generated file (src/openapi.ts, checked by a test against docs/openapi.json),
+ * so they cannot drift from the document. Only the export body and the stream's events as the client hands them on
+ * are declared here: the document describes no export route yet, and the events are the client's own.
  */
 import type { ChatProblem } from './ChatProblem.js';
 import type { components } from './openapi.js';
 
 type Schemas = components['schemas'];
 
-export type Usage = Schemas['Usage'] & { estimated?: boolean };
+export type Usage = Schemas['Usage'];
 export type Settings = Schemas['Settings'];
 export type SettingsInput = Schemas['SettingsInput'];
 export type Context = Schemas['Context'];
 export type UsageReport = Schemas['UsageReport'];
-export type ModelInfo = Schemas['ModelInfo'] & {
-  azureServerless?: { status: 'available' | 'retired'; retiredOn: string | null };
-};
+export type ModelInfo = Schemas['ModelInfo'];
 export type Health = Schemas['Health'];
 export type ProblemBody = Schemas['Problem'];
 export type ProblemCode = ProblemBody['code'];
 export type CreateConversationRequest = Schemas['CreateConversationRequest'];
+export type PatchConversationRequest = Schemas['PatchConversationRequest'];
 export type Extra = NonNullable<Schemas['PostMessageRequest']['extra']>;
-
-export interface Feedback {
-  rating: 'up' | 'down';
-  comment?: string | null;
-  updatedAt: string;
-}
-
-export type Conversation = Schemas['Conversation'] & {
-  /** v2: the last message of the branch the conversation shows; null when empty. */
-  activeLeafId?: string | null;
-  /** v2: "auto" for a title the service chose, "user" for one the client set. */
-  titleSource?: 'auto' | 'user';
-};
-
-export type Message = Omit<Schemas['Message'], 'finishReason' | 'usage'> & {
-  finishReason?: Schemas['Message']['finishReason'] | 'cancelled';
-  usage?: Usage;
-  /** v2: the message it follows; null for a first message. */
-  parentId?: string | null;
-  /** v2: every message with the same parent, oldest first, itself included. */
-  siblingIds?: string[];
-  feedback?: Feedback;
-};
+export type Feedback = Schemas['MessageFeedback'];
+export type FeedbackRequest = Schemas['FeedbackRequest'];
+export type Conversation = Schemas['Conversation'];
+export type Message = Schemas['Message'];
+export type TurnResult = Schemas['TurnResult'];
 
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
 }
 
-export type PatchConversationRequest = Schemas['PatchConversationRequest'] & {
-  /** v2: switch the active branch to the path through this message. */
-  activeMessageId?: string;
-};
-
-export interface TurnResult {
-  userMessage: Message;
-  assistantMessage: Message;
-  context: Context;
-}
-
+/** GET …/export (api.md "Search and export"): every message of every branch, oldest first. */
 export interface ConversationExport {
   conversation: Conversation;
   messages: Message[];
