@@ -299,9 +299,16 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
     });
   });
 
-  // enable when issue 17 lands (titles)
-  describe.skip('v2 titles', () => {
+  describe('auto titles', () => {
+    // Its own app: titles are off in the others (a title call is a second model request in their usage figures).
+    let titled: TestApp;
+    beforeAll(async () => {
+      titled = await startTestApp({ chatPage: true, env: { AUTO_TITLE: 'true' } });
+    });
+    afterAll(() => titled?.close());
+
     it('titles the conversation, finds it by search and keeps a thumbs up', async () => {
+      const app = titled;
       const page = await newChat(browser, app.host.url);
       await sendFromPage(page, 'Plan a trip to Lisbon');
       await settledReply(page);
@@ -311,7 +318,7 @@ describe.skipIf(!hasChromium)('the chat page in Chromium', () => {
       const q = title.slice(0, 5);
       await page.getByRole('searchbox', { name: 'Search conversations' }).fill(q.toUpperCase());
       await expect.poll(() => page.locator(`button.conversation[data-id="${conversation.id}"]`).count()).toBe(1);
-      // Earlier tests' conversations got titles too: whatever else is listed matches as well.
+      // Whatever else is listed matches as well.
       for (const shown of await page.locator('.conversation-title').allTextContents()) expect(shown.toLowerCase()).toContain(q.toLowerCase());
       await page.getByRole('button', { name: 'Good reply' }).click();
       await expect.poll(() => page.getByRole('button', { name: 'Good reply' }).getAttribute('aria-pressed')).toBe('true');

@@ -276,8 +276,7 @@ describe('v2: feedback, search, export', () => {
     expect((await client.conversations.search('ALPHA')).items.map((c) => c.id)).toEqual([alpha.id]);
   });
 
-  // enable when issue 17 lands (export)
-  it.skip('exports every message as JSON and the active branch as Markdown', async () => {
+  it('exports every message as JSON and the active branch as Markdown', async () => {
     const client = clientFor();
     const { id } = await client.conversations.create();
     const { text } = await drain(client.send(id, 'export me'));
