@@ -1,4 +1,5 @@
 import type { PromptMessage } from '../../src/chat/ports.js';
+import { TITLE_INSTRUCTION } from '../../src/chat/titlePrompt.js';
 
 /** The seed's example question and the answer the seed shows for it. */
 export const SEED_QUESTION = 'How many languages are in the world?';
@@ -27,12 +28,23 @@ function hash(text: string): number {
 }
 
 /**
- * The simulator's deterministic reply: the seed's answer to the seed's question, otherwise a fixed opening
- * sentence followed by `words` words picked by a generator seeded from the prompt (and the request's `seed`).
+ * What a model would name a conversation: the message's first words, so a local chat list reads like one (the
+ * service's title call sends {@link TITLE_INSTRUCTION}, folded into the user message for models without a system role).
+ */
+function titleFor(message: string): string {
+  const words = message.replace(TITLE_INSTRUCTION, '').trim().split(/\s+/).filter(Boolean).slice(0, 6);
+  const title = words.join(' ').replace(/[.!?,;:]+$/, '');
+  return title ? title.charAt(0).toUpperCase() + title.slice(1) : 'New chat';
+}
+
+/**
+ * The simulator's deterministic reply: a title for the service's title call (its first words), otherwise the
+ * seed's answer to the seed's question, otherwise a fixed opening sentence followed by `words` words picked by a generator seeded from the prompt (and the request's `seed`).
  */
 export function replyFor(messages: readonly PromptMessage[], words: number, seed = 0): string {
   const last = messages.at(-1);
   if (last?.role === 'user' && last.content.trim() === SEED_QUESTION) return SEED_ANSWER;
+  if (messages.some((m) => m.content.includes(TITLE_INSTRUCTION))) return titleFor(last?.content ?? '');
   let state = (hash(JSON.stringify(messages)) ^ seed) >>> 0 || 1;
   const picked: string[] = [];
   for (let i = 0; i < words; i += 1) {

@@ -3,7 +3,8 @@ import OpenAI from 'openai';
 import { AzureKeyCredential } from '@azure/core-auth';
 import { createSseStream } from '@azure/core-sse';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { SEED_ANSWER, SEED_QUESTION } from '../../local/phiSimulator/replyFor.js';
+import { replyFor, SEED_ANSWER, SEED_QUESTION } from '../../local/phiSimulator/replyFor.js';
+import { titlePrompt } from '../../src/chat/titlePrompt.js';
 import type { PhiSimulator } from '../../local/phiSimulator/startPhiSimulator.js';
 import { llamaChatTokenizer } from '../support/llamaChatTokenizer.js';
 import { startTestSimulator } from '../support/simulator.js';
@@ -363,5 +364,16 @@ describe('the Phi simulator over the OpenAI v1 wire with the openai package', ()
     expect(seen).toEqual(['', 'As', ' of']);
     expect(dropped).toBeInstanceOf(Error);
     expect(sim.completionRequests.map((r) => r.faults)).toEqual([['status'], ['contentFilter'], ['dropAfterChunks']]);
+  });
+});
+
+describe('the Phi simulator names a conversation the way a model would', () => {
+  it('answers the title call with the first words of the message, with or without a system role', () => {
+    const withSystem = titlePrompt('plan a trip to Lisbon in May, please. Then more words follow here.', { supportsSystemMessages: true });
+    const folded = titlePrompt('¿Cuántas lenguas hay en el mundo?', { supportsSystemMessages: false });
+    expect(replyFor(withSystem.messages, 40)).toBe('Plan a trip to Lisbon in');
+    expect(replyFor(folded.messages, 40)).toBe('¿Cuántas lenguas hay en el mundo');
+    // Any other prompt still gets the usual reply.
+    expect(replyFor([{ role: 'user', content: 'plan a trip to Lisbon' }], 3)).toMatch(/^This is a reply from the local Phi simulator\. \w+ \w+ \w+\.$/);
   });
 });
