@@ -37,6 +37,7 @@ export class ChatPage implements MessageActions {
   private messages: Message[] = [];
   private streaming: Streaming | undefined;
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
+  private listRequests = 0;
 
   constructor(private readonly client: ChatClient, private readonly ui: PageElements) {
     ui.form.addEventListener('submit', (event) => {
@@ -109,8 +110,12 @@ export class ChatPage implements MessageActions {
 
   private async refreshList(): Promise<void> {
     const q = this.ui.search.value.trim();
+    // Lists are asked for after a turn, a title, a search keystroke: only the newest request may draw, or a slow
+    // unfiltered list answered after a search would replace the search's results with stale titles.
+    const request = (this.listRequests += 1);
     try {
       const page = q === '' ? await this.client.conversations.list({ limit: 50 }) : await this.client.conversations.search(q, { limit: 50 });
+      if (request !== this.listRequests) return;
       this.ui.list.replaceChildren(...page.items.map((c) => el('li', {},
         el('button', { type: 'button', class: 'conversation', 'data-id': c.id, onclick: () => this.choose(c.id) },
           el('span', { class: 'conversation-title' }, titleOf(c)),
