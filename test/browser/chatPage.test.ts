@@ -417,7 +417,8 @@ describe.skipIf(!hasChromium)('the chat page over quota', () => {
     const alert = page.getByRole('alert');
     await alert.waitFor();
     expect(await alert.textContent()).toMatch(/You have used today's quota of 10 tokens\. It resets at midnight UTC, in (\d+ h( \d+ min)?|\d+ min|\d+ s)\./);
-    expect(await page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('This one is refused');
+    // Given back once the page has re-read what is stored (it shows the refusal first).
+    await expect.poll(() => page.getByRole('textbox', { name: 'Message' }).inputValue()).toBe('This one is refused');
     expect(await page.locator('li.message').count()).toBe(2);
     await browser.screenshot(page, 'chat-quota');
     await page.close();
