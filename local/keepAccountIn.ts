@@ -48,6 +48,46 @@ const SYNC_INTERVAL_MS = 1000;
  */
 export function keepAccountIn(account: CosmosAccount, dir: string): KeptAccount {
   mkdirSync(dir, { recursive: true });
+  const unlock = lock(dir);
+  try {
+    return keep(account, dir, unlock);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}
+
+/** Another run keeping the same folder: a second writer would compact the snapshot under the first one's journal. */
+export class DataFolderInUse extends Error {}
+
+/** `lock` holds the pid of the run keeping the folder; one left by a process that is gone (a kill -9) is taken over. */
+function lock(dir: string): () => void {
+  const path = join(dir, 'lock');
+  for (;;) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: 'wx' });
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = Number(readFileSync(path, 'utf8'));
+    if (Number.isInteger(holder) && holder > 0 && isAlive(holder)) {
+      throw new DataFolderInUse(`${dir} is in use by process ${holder} (another npm start?): stop it, or set LOCAL_DATA_DIR to another folder or to memory`);
+    }
+    rmSync(path, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function keep(account: CosmosAccount, dir: string, unlock: () => void): KeptAccount {
   const previous = readSnapshot(dir);
   if (previous) load(account, previous.databases);
   const generation = previous?.generation ?? 0;
@@ -88,6 +128,7 @@ export function keepAccountIn(account: CosmosAccount, dir: string): KeptAccount 
       flush();
       fsyncSync(fd);
       closeSync(fd);
+      unlock();
     },
   };
 }

@@ -6,6 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLocalHost, loadFunctionsApp } from './host/index.js';
+import { DataFolderInUse } from './keepAccountIn.js';
 import { resolveLocalDataDir } from './resolveLocalDataDir.js';
 
 async function main(): Promise<void> {
@@ -25,7 +26,11 @@ async function main(): Promise<void> {
   // Built, this file is dist/local/start.js: the repository is two folders up, wherever npm start runs from.
   const chatPageRoot = fileURLToPath(new URL('../..', import.meta.url));
   const dataDir = resolveLocalDataDir(process.env, chatPageRoot);
-  const services = await buildLocalServices(config, {}, dataDir ? { dataDir } : {});
+  const services = await buildLocalServices(config, {}, dataDir ? { dataDir } : {}).catch((error: unknown) => {
+    if (!(error instanceof DataFolderInUse)) throw error;
+    console.error(`Cannot start: ${error.message}`);
+    process.exit(1);
+  });
   useServices(services);
   const host = await createLocalHost({
     app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins, chatPageRoot,

@@ -1,9 +1,11 @@
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BulkOperationType, type Container, type OperationInput } from '@azure/cosmos';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startEmbeddedCosmos, type EmbeddedCosmos } from '../../local/embeddedCosmos.js';
+import { DataFolderInUse } from '../../local/keepAccountIn.js';
 import { openChatContainer } from '../../src/store/cosmosContainer.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'chat-keep-'));
@@ -60,6 +62,19 @@ describe('the embedded store with a data folder (keepAccountIn)', () => {
     expect(readFileSync(journalOf(dir), 'utf8')).toBe('');
     expect(await documents(container)).toEqual(kept);
     await cosmos.close();
+  });
+
+  it('refuses a folder another run keeps, and takes over the lock of a run that is gone', async () => {
+    const { cosmos } = await open();
+    await expect(startEmbeddedCosmos({ dataDir: dir })).rejects.toThrow(DataFolderInUse);
+    await cosmos.close();
+    // A kill -9 leaves the lock behind with the pid of a process that no longer runs.
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(join(dir, 'lock'), String(gone));
+    const again = await open();
+    expect(readFileSync(join(dir, 'lock'), 'utf8')).toBe(String(process.pid));
+    await again.cosmos.close();
+    expect(existsSync(join(dir, 'lock'))).toBe(false);
   });
 
   it('keeps the journal up to a bad line and says how many lines it dropped', async () => {

@@ -1,9 +1,9 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { BUILT_START, freePort, startBuiltApp } from '../support/builtApp.js';
+import { BUILT_START, cleanEnv, freePort, startBuiltApp } from '../support/builtApp.js';
 import { call, newConversation } from '../support/http.js';
 
 const USER = 'keeper';
@@ -69,6 +69,9 @@ describe('npm start with a data folder (LOCAL_DATA_DIR)', () => {
     expect((await call(first.api, 'DELETE', `/conversations/${b}`, { user: USER })).status).toBe(204);
     const c = await newConversation(first.api, USER, { title: 'Renamed later' });
     expect((await call(first.api, 'PATCH', `/conversations/${c}`, { user: USER, body: { title: 'Renamed' } })).status).toBe(200);
+    // A second run on the same folder is refused with one line, and the first one goes on.
+    const second = spawnSync(process.execPath, [BUILT_START], { env: cleanEnv({ PORT: String(await freePort()), LOCAL_DATA_DIR: dir }), encoding: 'utf8', timeout: 20_000 });
+    expect([second.status, second.stderr.trim().split('\n').at(-1)]).toEqual([1, expect.stringMatching(/^Cannot start: .* is in use by process \d+ \(another npm start\?\)/)]);
     const before = await everything(first.api);
     expect(before).toMatchObject({ conversations: [{ id: c, title: 'Renamed' }, { id: a, title: 'Kept', messageCount: 2 }] });
     expect((before as { usage: { requests: number } }).usage.requests).toBeGreaterThanOrEqual(2);
