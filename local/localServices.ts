@@ -3,11 +3,14 @@ import { tokenizerFor } from '../src/chat/tokenizer/index.js';
 import type { Config } from '../src/config.js';
 import { openChatContainer } from '../src/store/cosmosContainer.js';
 import { startEmbeddedCosmos, type EmbeddedCosmos } from './embeddedCosmos.js';
+import { startCosmosWorker } from './startCosmosWorker.js';
 import { startPhiSimulator } from './phiSimulator/startPhiSimulator.js';
 
 export interface LocalOptions {
   /** Where the embedded store keeps its data across runs (resolveLocalDataDir); unset: in memory. */
   readonly dataDir?: string;
+  /** The store in its own worker thread (startCosmosWorker); needs the built files, so `npm start` only. */
+  readonly storeThread?: boolean;
 }
 
 /**
@@ -23,10 +26,11 @@ export async function buildLocalServices(config: Config, overrides: ServiceOverr
   try {
     let { container, modelEndpoint } = overrides;
     if (!container && !config.cosmos.endpoint) {
-      const embedded = await startEmbeddedCosmos(local.dataDir ? { dataDir: local.dataDir } : {});
+      const options = local.dataDir ? { dataDir: local.dataDir } : {};
+      const embedded = await (local.storeThread ? startCosmosWorker(options) : startEmbeddedCosmos(options));
       closers.push(() => embedded.close());
       container = await openChatContainer({ endpoint: embedded.endpoint, key: embedded.key, database: config.cosmos.database });
-      console.log(`[chat] COSMOS_ENDPOINT is not set: using the embedded Cosmos-compatible store at ${embedded.endpoint}; ${whereDataLives(local.dataDir, embedded.kept)}`);
+      console.log(`[chat] COSMOS_ENDPOINT is not set: using the embedded Cosmos-compatible store at ${embedded.endpoint}${local.storeThread ? ' (its own thread)' : ''}; ${whereDataLives(local.dataDir, embedded.kept)}`);
     }
     if (!overrides.model && !modelEndpoint && !config.phi.endpoint) {
       const { model, api } = config.phi;

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   // Built, this file is dist/local/start.js: the repository is two folders up, wherever npm start runs from.
   const chatPageRoot = fileURLToPath(new URL('../..', import.meta.url));
   const dataDir = resolveLocalDataDir(process.env, chatPageRoot);
-  const services = await buildLocalServices(config, {}, dataDir ? { dataDir } : {}).catch((error: unknown) => {
+  const services = await buildLocalServices(config, {}, { ...(dataDir ? { dataDir } : {}), storeThread: true }).catch((error: unknown) => {
     if (!(error instanceof DataFolderInUse)) throw error;
     console.error(`Cannot start: ${error.message}`);
     process.exit(1);
