@@ -2,7 +2,7 @@
  * `node dist/scripts/localStore.js` (after `npm run build`): first-delta latency of `npm start`'s own parts — the
  * embedded store in memory or kept in a data folder, on the service's event loop or in its own thread — at 1 and 50
  * concurrent turns. The service runs in this process as `npm start` composes it (AUTO_TITLE off); the clients in a
- * child process. Not a test: the figures depend on the machine; docs/performance.md has them.
+ * child process. Then the journal's cost per write, store and client in this process. Not a test: the figures depend on the machine; docs/performance.md has them.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config.js';
+import { openChatContainer } from '../src/store/cosmosContainer.js';
+import { startEmbeddedCosmos } from '../local/embeddedCosmos.js';
 import { createLocalHost, loadFunctionsApp } from '../local/host/index.js';
 import { sseEvents } from '../tools/sseEvents.js';
 
@@ -69,6 +71,23 @@ async function variant(storeThread: boolean, keep: boolean): Promise<string> {
   return `| ${storeThread ? 'own thread' : 'service loop'} | ${keep ? 'data folder' : 'memory'} | ${cells.join(' | ')} |`;
 }
 
+/** The journal's own cost: one document upserted 2,000 times in a row, then 2,000 upserts 50 at a time, per write. */
+async function writes(keep: boolean): Promise<string> {
+  const dataDir = keep ? mkdtempSync(join(tmpdir(), 'chat-bench-')) : undefined;
+  const cosmos = await startEmbeddedCosmos(dataDir ? { dataDir } : {});
+  const container = await openChatContainer({ endpoint: cosmos.endpoint, key: cosmos.key, database: 'writes' });
+  const body = (i: number) => ({ id: `d${i % 100}`, userId: 'u', text: 'x'.repeat(2000), i });
+  let started = performance.now();
+  for (let i = 0; i < 2000; i += 1) await container.items.upsert(body(i));
+  const sequential = (performance.now() - started) / 2000;
+  started = performance.now();
+  for (let i = 0; i < 2000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => container.items.upsert(body(i + j))));
+  const parallel = (performance.now() - started) / 2000;
+  await cosmos.close();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  return `| ${keep ? 'data folder' : 'memory'} | ${(sequential * 1000).toFixed(0)} | ${(parallel * 1000).toFixed(0)} |`;
+}
+
 let registry: Awaited<ReturnType<typeof loadFunctionsApp>>;
 if (process.argv[2] === '--client') {
   const [api, concurrency, turns] = process.argv.slice(3);
@@ -78,4 +97,7 @@ if (process.argv[2] === '--client') {
   console.log('| store | data | first delta p50 / p99 ms, 1 concurrent (40 turns) | 50 concurrent (200 turns) |');
   console.log('|---|---|---|---|');
   for (const [thread, keep] of [[false, false], [false, true], [true, false], [true, true]] as const) console.log(await variant(thread, keep));
+  console.log('\n| store (in this process) | µs per 2 KB upsert, one at a time | 50 at a time |');
+  console.log('|---|---|---|');
+  for (const keep of [false, true, false, true]) console.log(await writes(keep));
 }
