@@ -18,7 +18,7 @@ export interface StandIns {
 export const STAND_IN_PORTS = { cosmos: 8081, simulator: 7072 } as const;
 
 export async function startStandIns(ports = STAND_IN_PORTS, modelId = DEFAULT_MODEL_ID): Promise<StandIns> {
-  const cosmos = await startEmbeddedCosmos(ports.cosmos);
+  const cosmos = await startEmbeddedCosmos({ port: ports.cosmos });
   const simulator = await startPhiSimulator({ port: ports.simulator, modelId }).catch(async (error: unknown) => {
     await cosmos.close();
     throw error;

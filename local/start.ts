@@ -1,10 +1,13 @@
 /**
  * `npm start`: serves the Functions app without Azure Functions Core Tools. Settings come from the environment;
- * without COSMOS_ENDPOINT / PHI_ENDPOINT the embedded store and the Phi simulator stand in (buildLocalServices).
+ * without COSMOS_ENDPOINT / PHI_ENDPOINT the embedded store and the Phi simulator stand in (buildLocalServices), the
+ * store's data kept in LOCAL_DATA_DIR (resolveLocalDataDir).
  */
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLocalHost, loadFunctionsApp } from './host/index.js';
+import { DataFolderInUse } from './keepAccountIn.js';
+import { resolveLocalDataDir } from './resolveLocalDataDir.js';
 
 async function main(): Promise<void> {
   let config;
@@ -20,10 +23,15 @@ async function main(): Promise<void> {
   }
   const registry = await loadFunctionsApp();
   const [{ useServices }, { buildLocalServices }] = await Promise.all([import('../src/app.js'), import('./localServices.js')]);
-  const services = await buildLocalServices(config);
-  useServices(services);
   // Built, this file is dist/local/start.js: the repository is two folders up, wherever npm start runs from.
   const chatPageRoot = fileURLToPath(new URL('../..', import.meta.url));
+  const dataDir = resolveLocalDataDir(process.env, chatPageRoot);
+  const services = await buildLocalServices(config, {}, { ...(dataDir ? { dataDir } : {}), storeThread: true }).catch((error: unknown) => {
+    if (!(error instanceof DataFolderInUse)) throw error;
+    console.error(`Cannot start: ${error.message}`);
+    process.exit(1);
+  });
+  useServices(services);
   const host = await createLocalHost({
     app: registry, hostname: '127.0.0.1', port: config.port, corsAllowedOrigins: config.corsAllowedOrigins, chatPageRoot,
   });

@@ -37,7 +37,8 @@ describe('npm start (the built local host, as a user runs it)', () => {
       const started = await startBuiltApp({ PORT: String(port) });
       child = started.child;
       const { output } = started;
-      expect(output).toMatch(/embedded Cosmos-compatible store/);
+      // The store in its own worker thread (startCosmosWorker), off the service's event loop.
+      expect(output).toMatch(/embedded Cosmos-compatible store at https:\/\/127\.0\.0\.1:\d+ \(its own thread\); data lives in memory/);
       expect(output).toMatch(/bundled Phi simulator/);
       // No AUTH_MODE: dev, since npm start listens on loopback only.
       expect(output).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+\/api \(auth mode dev\)/);

@@ -13,9 +13,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The environment of a fresh shell: none of the test run's Azure settings leak into the child. */
+/**
+ * The environment of a fresh shell: none of the test run's Azure settings leak into the child. The store is in
+ * memory unless a test names a data folder, so no test writes the repository's `.data/`.
+ */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOCAL_DATA_DIR: 'memory' };
   return { ...env, ...extra };
 }
 
