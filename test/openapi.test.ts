@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeHttpFunctions, loadFunctionsApp, readRoutePrefix } from '../local/host/index.js';
-import { call, newConversation, parseSse, type TurnResponse } from './support/http.js';
+import { call, newConversation, streamUntilCreated as streamTurnUntilCreated, type TurnResponse } from './support/http.js';
 import { assertSubset, validate, type JsonSchema } from './support/jsonSchema.js';
 import { startTestApp, type TestApp } from './support/testApp.js';
 
@@ -152,22 +152,7 @@ describe('real answers validate against docs/openapi.json', () => {
    * A stream read until `message.created` has arrived; `rest` reads it to its end. (Wrapped in an object: an async
    * function returning a bare promise would wait for it.)
    */
-  async function streamUntilCreated(path: string, user: string, body: unknown): Promise<{ rest: Promise<TurnResponse> }> {
-    const res = await fetch(`${t.api}${path}`, { method: 'POST', headers: { 'x-user-id': user, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let raw = '';
-    while (!raw.includes('event: message.created')) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error(`stream ended before message.created: ${raw}`);
-      raw += decoder.decode(value, { stream: true });
-    }
-    const rest = (async () => {
-      for (let r = await reader.read(); !r.done; r = await reader.read()) raw += decoder.decode(r.value, { stream: true });
-      return { status: res.status, headers: res.headers, ...parseSse(raw), raw, body: undefined };
-    })();
-    return { rest };
-  }
+  const streamUntilCreated = (path: string, user: string, body: unknown) => streamTurnUntilCreated(t.api, path, user, body);
 
   it('conversations: create, list, get, patch, delete', async () => {
     const created = await exchange('POST', '/conversations', { body: { title: 'Docs', systemPrompt: 'Be brief.', settings: { temperature: 0.2, seed: 7 } } });

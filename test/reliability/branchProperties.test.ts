@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, newConversation, parseSse } from '../support/http.js';
+import { call, newConversation, streamUntilCreated } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
 /**
@@ -80,23 +80,11 @@ const prompt = (nodes: readonly Node[]) => nodes.filter((n) => n.content.trim() 
 /** A streamed turn, stopped as soon as it is created (or after its natural end, if that came first): its two messages. */
 async function stoppedTurn(user: string, id: string, content: string): Promise<{ userMessage: Node; reply: Node }> {
   t.sim.faults.next({ kind: 'chunkDelayMs', ms: 40 });
-  const res = await fetch(`${t.api}/conversations/${id}/messages`, {
-    method: 'POST', headers: { 'x-user-id': user, 'content-type': 'application/json' }, body: JSON.stringify({ content }),
-  });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let raw = '';
-  while (!raw.includes('event: message.created')) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stream ended before message.created: ${raw}`);
-    raw += decoder.decode(value, { stream: true });
-  }
-  const created = parseSse(raw.slice(0, raw.indexOf('\n\n', raw.indexOf('event: message.created')) + 2)).events[0]!.data;
+  const { created, rest } = await streamUntilCreated(t.api, `/conversations/${id}/messages`, user, { content });
   const stop = await call(t.api, 'POST', `/conversations/${id}/messages/${created.assistantMessageId}/stop`, { user });
   expect([200, 202], stop.raw).toContain(stop.status);
   stops[stop.status === 202 ? 'accepted' : 'finished'] += 1;
-  for (let r = await reader.read(); !r.done; r = await reader.read()) raw += decoder.decode(r.value, { stream: true });
-  const events = parseSse(raw).events;
+  const { events } = await rest;
   const final = events.at(-1)!;
   expect(final.event).toBe('message.completed');
   const stored = (await call(t.api, 'GET', `/conversations/${id}/messages/${created.assistantMessageId}`, { user })).body;

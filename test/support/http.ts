@@ -70,3 +70,27 @@ export async function newConversation(api: string, user: string, body: Record<st
   if (res.status !== 201) throw new Error(`create failed: ${res.status} ${res.raw}`);
   return res.body.id as string;
 }
+
+/**
+ * A streamed turn (POST `path` as `user`) read only up to its `message.created` event, so a test can act while the
+ * reply is still coming (stop it, cut it); `rest` reads the stream to its end and resolves with the whole of it.
+ */
+export async function streamUntilCreated(
+  api: string, path: string, user: string, body: unknown,
+): Promise<{ readonly created: ReceivedEvent['data']; readonly rest: Promise<TurnResponse> }> {
+  const res = await fetch(`${api}${path}`, { method: 'POST', headers: { 'x-user-id': user, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let raw = '';
+  while (!raw.includes('event: message.created')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stream ended before message.created: ${raw}`);
+    raw += decoder.decode(value, { stream: true });
+  }
+  const created = parseSse(raw.slice(0, raw.indexOf('\n\n', raw.indexOf('event: message.created')) + 2)).events[0]!.data;
+  const rest = (async (): Promise<TurnResponse> => {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) raw += decoder.decode(r.value, { stream: true });
+    return { status: res.status, headers: res.headers, ...parseSse(raw), raw, body: undefined };
+  })();
+  return { created, rest };
+}
