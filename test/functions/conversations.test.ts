@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, newConversation } from '../support/http.js';
+import { allPages as readAllPages, call, newConversation } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
 let t: TestApp;
@@ -47,19 +47,7 @@ async function halfDelete(user: string, id: string): Promise<void> {
 type Item = Record<string, string> & { id: string };
 
 async function allPages(user: string, path: string, limit: number): Promise<{ ids: string[]; pages: number; items: Item[] }> {
-  const items: Item[] = [];
-  let cursor: string | null = null;
-  let pages = 0;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const res = await get(user, `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    expect(res.status, res.raw).toBe(200);
-    expect(res.body.items.length).toBeLessThanOrEqual(limit);
-    items.push(...(res.body.items as Item[]));
-    cursor = res.body.nextCursor;
-    pages += 1;
-    expect(pages).toBeLessThan(20);
-  } while (cursor !== null);
+  const { items, pages } = await readAllPages<Item>(t.api, user, path, limit, 20);
   return { ids: items.map((i) => i.id), pages, items };
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, newConversation } from '../support/http.js';
+import { allPages as readAllPages, call, newConversation } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/testApp.js';
 
 /** GET /api/conversations?q=: the caller's titles containing the text, case and accents ignored, paged as the list. */
@@ -29,20 +29,8 @@ afterAll(() => t?.close());
 
 interface Listed { id: string; title: string; updatedAt: string; titleSource: string }
 
-async function search(q: string, limit: number): Promise<{ items: Listed[]; pages: number }> {
-  const items: Listed[] = [];
-  let cursor: string | null = null;
-  let pages = 0;
-  do {
-    const res = await call(t.api, 'GET', `/conversations?q=${encodeURIComponent(q)}&limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { user: USER });
-    expect(res.status, res.raw).toBe(200);
-    expect(res.body.items.length).toBeLessThanOrEqual(limit);
-    items.push(...(res.body.items as Listed[]));
-    cursor = res.body.nextCursor;
-    pages += 1;
-    expect(pages).toBeLessThan(100);
-  } while (cursor);
-  return { items, pages };
+function search(q: string, limit: number): Promise<{ items: Listed[]; pages: number }> {
+  return readAllPages<Listed>(t.api, USER, `/conversations?q=${encodeURIComponent(q)}`, limit, 100);
 }
 
 describe('title search', () => {

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { parseSseText, type SseItem } from '../../tools/sseEvents.js';
 
 /** A parsed server-sent event as a client sees it. */
@@ -93,4 +94,27 @@ export async function streamUntilCreated(
     return { status: res.status, headers: res.headers, ...parseSse(raw), raw, body: undefined };
   })();
   return { created, rest };
+}
+
+/**
+ * Every page of a list route as `user`, `limit` at a time, following `nextCursor` to its end; fails on a non-200, a
+ * page over `limit`, or more than `maxPages` pages (a cursor that never ends).
+ */
+export async function allPages<T>(
+  api: string, user: string, path: string, limit: number, maxPages: number,
+): Promise<{ readonly items: T[]; readonly pages: number }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const res = await call(api, 'GET', `${path}${sep}limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { user });
+    expect(res.status, res.raw).toBe(200);
+    expect(res.body.items.length).toBeLessThanOrEqual(limit);
+    items.push(...(res.body.items as T[]));
+    cursor = res.body.nextCursor;
+    pages += 1;
+    expect(pages).toBeLessThan(maxPages);
+  } while (cursor !== null);
+  return { items, pages };
 }
