@@ -1,7 +1,9 @@
 import type { Post } from './clientChild.js';
 import type { Harness, OutboundRequest } from './harness.js';
 import type { StreamResult } from './sseClient.js';
-import { quantile } from './stats.js';
+import { quantile, round } from './stats.js';
+
+const round2 = (ms: number): number => round(ms, 2);
 
 const headersFor = (user: string): Record<string, string> => ({ 'x-user-id': user });
 
@@ -122,7 +124,7 @@ export async function benchFirstToken(h: Harness, concurrency: number, rounds: n
           const before = sent.filter((r) => r.to === 'store' && r.start < upstream.start);
           tripCounts.push(before.length);
           tripDepths.push(depth(before));
-          if (round === 0) detail = before.map((r) => `${r.method} ${r.path.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')}`).join('; ');
+          if (round === 0) detail = before.map((r) => `${r.method} ${r.path.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')} (${r.kind ?? '?'}, ${round2(r.start - before[0]!.start)}–${round2(r.end - before[0]!.start)} ms)`).join('; ') + `; model call at ${round2(upstream.start - before[0]!.start)} ms`;
         }
         turnCounts.push(sent.filter((r) => r.to === 'store').length);
       }
