@@ -10,6 +10,7 @@ import { round } from './stats.js';
 import { benchTokenizer } from './tokenizer.js';
 import { benchFirstToken, benchRelayLatency, benchThroughput } from './turns.js';
 import { benchBranchReads } from './branches.js';
+import { benchStoreQueries } from './storeQueries.js';
 
 /** One line of the table. */
 export interface Figure {
@@ -24,7 +25,7 @@ export interface Figure {
 }
 
 const json = process.argv.includes('--json');
-/** `--only=first-token,relay` (any of tokenizer, context, cold-start, first-token, relay, branches): part of the table, to iterate on. */
+/** `--only=first-token,relay` (any of tokenizer, context, cold-start, store, first-token, relay, branches): part of the table, to iterate on. */
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : null;
 const wants = (part: string): boolean => only === null || only.has(part);
@@ -77,6 +78,16 @@ if (wants('cold-start')) {
     figure: `cold start: fresh node, import + register ${cold.functions} functions (median of ${cold.runs})`, unit: 'ms',
     ours: round(cold.oursMs, 0), baseline: round(cold.baseMs, 0), compared: `+${round(cold.oursMs - cold.baseMs, 0)} ms`,
     target: '≤ 300 ms', pass: cold.oursMs <= 300,
+  });
+}
+
+if (wants('store')) {
+  say('embedded store…');
+  const store = await benchStoreQueries();
+  figures.push({
+    figure: `embedded store, a turn's history query among ${store.documents} documents of ${store.users} callers (median; point read ${round(store.pointReadMs)} ms)`,
+    unit: 'ms', ours: round(store.historyQueryMs), baseline: round(store.pointReadMs), compared: `+${round(store.historyQueryMs - store.pointReadMs)} ms`,
+    target: '≤ 5 ms over a point read', pass: store.historyQueryMs - store.pointReadMs <= 5,
   });
 }
 
