@@ -34,7 +34,7 @@ export interface OutboundRequest {
 }
 
 /**
- * Logs every request this process's HTTP clients send, from the client's side: the store round trips a turn makes
+ * Logs every request this process's HTTP clients send (and its `fetch`, for a model's head only), from the client's side: the store round trips a turn makes
  * before its model call are counted from here (a single-threaded store answers parallel requests one after the
  * other, so its own log cannot tell parallel from sequential).
  */
@@ -60,6 +60,16 @@ function instrumentClients(log: OutboundRequest[]): void {
   }
   // Modules that import `request` by name see the wrapper too.
   syncBuiltinESMExports();
+  // The OpenAI v1 wire's client calls the global fetch (undici), not `http.request`: its requests are the model's.
+  const fetchOriginal = globalThis.fetch;
+  globalThis.fetch = async (input, init) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const entry: OutboundRequest = { to: 'model', method: init?.method ?? 'GET', path: url.pathname, start: nowAbs(), head: Number.NaN, end: Number.NaN };
+    log.push(entry);
+    const response = await fetchOriginal(input, init);
+    entry.head = nowAbs();
+    return response;
+  };
 }
 
 /**
@@ -108,7 +118,8 @@ export async function startHarness(): Promise<Harness> {
     async phase(simOptions, env = {}) {
       const sim = await peers.call('startSim', simOptions);
       const config = loadConfig({
-        PHI_ENDPOINT: sim.url, PHI_API_KEY: 'bench', PHI_MODEL: sim.model, PHI_MAX_CONCURRENCY: '1000',
+        // The OpenAI v1 wire, what Azure serves Phi-4-mini over today (the inference wire is retired there).
+        PHI_ENDPOINT: `${sim.url}/openai/v1`, PHI_DEPLOYMENT: sim.model, PHI_API_KEY: 'bench', PHI_MODEL: sim.model, PHI_MAX_CONCURRENCY: '1000',
         COSMOS_ENDPOINT: endpoint, COSMOS_KEY: EMULATOR_KEY, COSMOS_DATABASE: `bench-${randomUUID()}`, AUTH_MODE: 'dev', ...env,
       });
       const services = await buildServices(config);

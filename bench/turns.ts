@@ -40,7 +40,10 @@ function turn(api: string, conv: Conv, content: string): Post {
 
 /** The same completion the service asks for, straight to the simulator: the physical limit. */
 function direct(simUrl: string, content: string): Post {
-  return { url: `${simUrl}/chat/completions`, body: { messages: [{ role: 'user', content }], stream: true, max_tokens: 1024 }, headers: { 'api-key': 'bench' } };
+  return {
+    url: `${simUrl}/openai/v1/chat/completions`, body: { model: 'bench', messages: [{ role: 'user', content }], stream: true, max_tokens: 1024 },
+    headers: { authorization: 'Bearer bench' },
+  };
 }
 
 /** Streams, all at once, read by the client process. */

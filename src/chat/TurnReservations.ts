@@ -45,6 +45,11 @@ export type ReservationOutcome =
  * only expires.
  */
 export interface TurnReservations {
+  /**
+   * A reserve for this caller is about to follow: an adapter may start reading what it decides on now, beside the
+   * turn's other reads, so the reserve itself costs only its write. A hint: it changes no outcome.
+   */
+  prepare(userId: string, day: string, limits: ReservationLimits): void;
   reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome>;
   /** The caller's reservations still counting at `now` (of every instance). */
   open(userId: string, now: Date): Promise<readonly Reservation[]>;

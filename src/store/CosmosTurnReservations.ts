@@ -5,6 +5,7 @@ import type { Reservation, ReservationLimits, ReservationOutcome, TurnReservatio
 import { cosmosStatus, toChatError } from './cosmosErrors.js';
 import { AGAIN, optimistically } from './optimistically.js';
 import { readItem } from './readItem.js';
+import { RecentMap } from './RecentMap.js';
 
 /** The caller's calls in flight: one small document in the caller's partition, changed only under its etag. */
 interface InFlightDocument {
@@ -25,7 +26,18 @@ interface Pending {
   readonly reject: (error: unknown) => void;
 }
 
+/** What a reserve's first attempt decides on, read ahead by `prepare`. */
+interface Prepared {
+  readonly doc: Promise<InFlightDocument | null>;
+  readonly day: string;
+  /** The day's spent tokens, read after `doc` (see the class comment); null when no limit asks for them. */
+  readonly spent: Promise<number> | null;
+  readonly at: number;
+}
+
 const IN_FLIGHT_ID = 'inFlight';
+/** A read-ahead older than this is not used: the turn it was for went another way (refused, replayed). */
+const PREPARED_TTL_MS = 5_000;
 const BASE_BACKOFF_MS = 8;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,11 +57,29 @@ export class CosmosTurnReservations implements TurnReservations {
   readonly #spentOn: (userId: string, day: string) => Promise<number>;
   /** Per caller, what waits for the next write; present while a group is being written. */
   readonly #queues = new Map<string, Pending[]>();
+  /** Per caller, the read-ahead of `prepare`, taken by the next reserve's first attempt. */
+  readonly #prepared = new RecentMap<string, Prepared>(1_000);
 
   /** `spentOn` is the ledger's total for the day (read only when a limit is set). */
   constructor(container: Container, spentOn: (userId: string, day: string) => Promise<number>) {
     this.#container = container;
     this.#spentOn = spentOn;
+  }
+
+  /**
+   * Reads the caller's document now, and the day's spent tokens once it has arrived, so a turn's reserve decides
+   * on reads made beside the turn's own and costs only its write. Using them later is as safe as reading then: the
+   * write is under the etag read, so a change since (a release) makes it read again. Skipped while this instance
+   * is writing the caller's document: what it would read is about to change.
+   */
+  prepare(userId: string, day: string, limits: ReservationLimits): void {
+    if (this.#queues.has(userId)) return;
+    const doc = this.#read(userId);
+    const spent = limits.dailyTokenLimit === undefined ? null : doc.then(() => this.#spentOn(userId, day));
+    // A read-ahead nobody takes must not end as an unhandled rejection; the one that is taken is awaited.
+    doc.catch(() => {});
+    spent?.catch(() => {});
+    this.#prepared.set(userId, { doc, day, spent, at: Date.now() });
   }
 
   reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome> {
@@ -106,8 +136,11 @@ export class CosmosTurnReservations implements TurnReservations {
   async #apply(userId: string, operations: readonly Operation[]): Promise<ReservationOutcome[] | null> {
     return optimistically(async (attempt) => {
       if (attempt > 0) await sleep(BASE_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random()));
-      const doc = await this.#read(userId);
+      const prepared = attempt === 0 ? this.#takePrepared(userId) : undefined;
+      // A read-ahead that failed is only a read not made: read now.
+      const doc = await (prepared ? prepared.doc.catch(() => this.#read(userId)) : this.#read(userId));
       const spent = new Map<string, Promise<number>>();
+      if (prepared?.spent) spent.set(prepared.day, prepared.spent.catch(() => this.#spentOn(userId, prepared.day)));
       const spentOn = (day: string): Promise<number> => {
         if (!spent.has(day)) spent.set(day, this.#spentOn(userId, day));
         return spent.get(day)!;
@@ -132,6 +165,12 @@ export class CosmosTurnReservations implements TurnReservations {
       if (sameIds(liveReservations(before, now), open)) return outcomes;
       return (await this.#write(userId, doc, [...open])) ? outcomes : AGAIN;
     }, () => null);
+  }
+
+  #takePrepared(userId: string): Prepared | undefined {
+    const prepared = this.#prepared.get(userId);
+    this.#prepared.delete(userId);
+    return prepared && Date.now() - prepared.at <= PREPARED_TTL_MS ? prepared : undefined;
   }
 
   #read(userId: string): Promise<InFlightDocument | null> {

@@ -57,6 +57,7 @@ beforeAll(async () => {
       if (fault === 'reserve-answer-lost') throw new StoreUnavailableError('The database is unreachable.', new Error('injected'));
       return outcome;
     },
+    prepare: (...args) => s.reservations.prepare(...args),
     release: (...args) => s.reservations.release(...args),
     open: (...args) => s.reservations.open(...args),
   };

@@ -10,7 +10,8 @@ import type { StartedTurn, TurnRequest } from '../turnTypes.js';
 import { planTurn, type TurnPlan } from './planTurn.js';
 import { laneAfter } from '../BranchPath.js';
 import { resolveBranchPoint } from '../branchPoint.js';
-import { releaseTurnReservation, reserveTurn } from './reserveTurn.js';
+import { releaseTurnReservation, reservationLimits, reserveTurn } from './reserveTurn.js';
+import { utcDay } from '../UsageLedger.js';
 import { replayTurn } from './replayTurn.js';
 import { recoverLostTurn } from './settleTurn.js';
 import type { TurnDeps } from './TurnDeps.js';
@@ -42,6 +43,8 @@ const HISTORY_PAGE_SIZE = 100;
 export async function beginTurn(deps: TurnDeps, userId: string, conversationId: string, request: TurnRequest): Promise<BeginResult> {
   const { store, clock } = deps;
   const now = clock.now();
+  // The reservation's reads go beside the turn's own (its write comes after the plan, which says how much to hold).
+  deps.reservations.prepare(userId, utcDay(now), reservationLimits(deps));
   const [conversation, newestPage, record] = await Promise.all([
     store.getConversation(userId, conversationId),
     store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE }),

@@ -1,5 +1,5 @@
 import { ChatError, StoreUnavailableError } from '../errors.js';
-import type { Reservation } from '../TurnReservations.js';
+import type { Reservation, ReservationLimits } from '../TurnReservations.js';
 import { secondsToUtcMidnight, utcDay } from '../UsageLedger.js';
 import type { TurnDeps } from './TurnDeps.js';
 
@@ -12,7 +12,7 @@ export async function reserveTurn(deps: TurnDeps, userId: string, reservation: R
   const maxConcurrentTurns = deps.userMaxConcurrentTurns;
   let outcome;
   try {
-    outcome = await deps.reservations.reserve(userId, reservation, { dailyTokenLimit: limit, maxConcurrentTurns }, utcDay(now), now);
+    outcome = await deps.reservations.reserve(userId, reservation, reservationLimits(deps), utcDay(now), now);
   } catch (error) {
     // The write may have landed with its answer lost: a reservation left behind would hold a slot of the caller's
     // cap (and its tokens) for the whole lease. Releasing is idempotent, so it is safe either way.
@@ -38,6 +38,11 @@ export async function reserveTurn(deps: TurnDeps, userId: string, reservation: R
     maxConcurrentTurns,
     turnsInFlight: outcome.turnsInFlight,
   }, Math.max(1, Math.ceil((outcome.retryAfterMs ?? 1_000) / 1_000)));
+}
+
+/** The caller's limits a turn's reservation is decided against. */
+export function reservationLimits(deps: TurnDeps): ReservationLimits {
+  return { dailyTokenLimit: deps.userDailyTokenLimit, maxConcurrentTurns: deps.userMaxConcurrentTurns };
 }
 
 /** For a turn that reserved but did not start (or was lost): a reservation left behind only expires, so a failure is logged. */

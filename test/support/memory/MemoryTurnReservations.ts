@@ -16,6 +16,9 @@ export class MemoryTurnReservations implements TurnReservations {
     this.#spentOn = spentOn;
   }
 
+  /** Nothing to read ahead in memory. */
+  prepare(): void {}
+
   async reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome> {
     for (;;) {
       const seen = this.#of(userId).version;
