@@ -127,7 +127,11 @@ export async function benchFirstToken(h: Harness, concurrency: number, rounds: n
           const before = sent.filter((r) => r.to === 'store' && r.start < upstream.start);
           tripCounts.push(before.length);
           tripDepths.push(depth(before));
-          if (round === 0) detail = before.map((r) => `${r.method} ${r.path.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')} (${r.kind ?? '?'}, ${round2(r.start - before[0]!.start)}–${round2(r.end - before[0]!.start)} ms)`).join('; ') + `; model call at ${round2(upstream.start - before[0]!.start)} ms`;
+          // The last round's timeline from the client's POST (clocks of both processes on `nowAbs()`).
+          const sentAt = (results[0] as StreamResult).sentAt;
+          const at = (t: number): number => round2(t - sentAt);
+          detail = before.map((r) => `${r.method} ${r.path.replace(/\/dbs\/[^/]+\/colls\/[^/]+/, '')} (${r.kind ?? '?'}, ${at(r.start)}–${at(r.end)} ms)`).join('; ')
+            + `; model call at ${at(upstream.start)} ms, its head at ${at(upstream.head)} ms; first delta at the client ${round2(firstDeltaMs(results[0] as StreamResult))} ms`;
         }
         turnCounts.push(sent.filter((r) => r.to === 'store').length);
       }
