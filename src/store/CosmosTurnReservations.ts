@@ -33,6 +33,8 @@ interface Prepared {
   /** The day's spent tokens, read after `doc` (see the class comment); null when no limit asks for them. */
   readonly spent: Promise<number> | null;
   readonly at: number;
+  /** `doc` is this instance's last write, not a read: a refusal decided on it is confirmed by a read. */
+  readonly fromCache: boolean;
 }
 
 const IN_FLIGHT_ID = 'inFlight';
@@ -50,7 +52,10 @@ const CONTENDED: ReservationOutcome = { taken: false, reason: 'contended' };
  * its reservation only after its usage was recorded, so it is counted one way or the other; one that settles later
  * changes the etag and the write is retried. On one instance, changes for the same caller are applied in groups
  * (everything that queued while the previous write was out goes into the next one), so a burst of one caller's
- * turns costs a few writes instead of a storm of conflicts.
+ * turns costs a few writes instead of a storm of conflicts. A first attempt starts from the document as this instance
+ * last wrote it, when it has: its write is under that etag (a change by another instance since makes it read again),
+ * and a refusal decided on it is confirmed by a read, so a caller's turns on one instance cost no read of it at all.
+ * The spent tokens are then read after that write, which is what the order above asks.
  */
 export class CosmosTurnReservations implements TurnReservations {
   readonly #container: Container;
@@ -59,6 +64,8 @@ export class CosmosTurnReservations implements TurnReservations {
   readonly #queues = new Map<string, Pending[]>();
   /** Per caller, the read-ahead of `prepare`, taken by the next reserve's first attempt. */
   readonly #prepared = new RecentMap<string, Prepared>(1_000);
+  /** Per caller, the document as this instance last wrote it (null: it deleted it): a first attempt's read, under its etag. */
+  readonly #known = new RecentMap<string, InFlightDocument | null>(10_000);
 
   /** `spentOn` is the ledger's total for the day (read only when a limit is set). */
   constructor(container: Container, spentOn: (userId: string, day: string) => Promise<number>) {
@@ -67,19 +74,20 @@ export class CosmosTurnReservations implements TurnReservations {
   }
 
   /**
-   * Reads the caller's document now, and the day's spent tokens once it has arrived, so a turn's reserve decides
-   * on reads made beside the turn's own and costs only its write. Using them later is as safe as reading then: the
-   * write is under the etag read, so a change since (a release) makes it read again. Skipped while this instance
-   * is writing the caller's document: what it would read is about to change.
+   * Reads the caller's document now (or takes it as this instance last wrote it), and the day's spent tokens once
+   * it is in hand, so a turn's reserve decides on reads made beside the turn's own and costs only its write. Using
+   * them later is as safe as reading then: the write is under the etag read, so a change since (a release) makes it
+   * read again. Skipped while this instance is writing the caller's document: what it would read is about to change.
    */
   prepare(userId: string, day: string, limits: ReservationLimits): void {
     if (this.#queues.has(userId)) return;
-    const doc = this.#read(userId);
+    const known = this.#known.get(userId);
+    const doc = known !== undefined ? Promise.resolve(known) : this.#read(userId);
     const spent = limits.dailyTokenLimit === undefined ? null : doc.then(() => this.#spentOn(userId, day));
     // A read-ahead nobody takes must not end as an unhandled rejection; the one that is taken is awaited.
     doc.catch(() => {});
     spent?.catch(() => {});
-    this.#prepared.set(userId, { doc, day, spent, at: Date.now() });
+    this.#prepared.set(userId, { doc, day, spent, at: Date.now(), fromCache: known !== undefined });
   }
 
   reserve(userId: string, reservation: Reservation, limits: ReservationLimits, day: string, now: Date): Promise<ReservationOutcome> {
@@ -134,11 +142,17 @@ export class CosmosTurnReservations implements TurnReservations {
    * every attempt met one (the group's reserves are then `contended`, its releases rejected).
    */
   async #apply(userId: string, operations: readonly Operation[]): Promise<ReservationOutcome[] | null> {
+    // An attempt that decided on this instance's own last write and met a change is no sign of contention: the
+    // next one reads, at once.
+    let staleCopy = false;
     return optimistically(async (attempt) => {
-      if (attempt > 0) await sleep(BASE_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random()));
+      if (attempt > 0 && !staleCopy) await sleep(BASE_BACKOFF_MS * 2 ** attempt * (0.5 + Math.random()));
+      staleCopy = false;
       const prepared = attempt === 0 ? this.#takePrepared(userId) : undefined;
+      const known = attempt === 0 && !prepared ? this.#known.get(userId) : undefined;
+      const fromCache = prepared ? prepared.fromCache : known !== undefined;
       // A read-ahead that failed is only a read not made: read now.
-      const doc = await (prepared ? prepared.doc.catch(() => this.#read(userId)) : this.#read(userId));
+      const doc = await (prepared ? prepared.doc.catch(() => this.#read(userId)) : known !== undefined ? Promise.resolve(known) : this.#read(userId));
       const spent = new Map<string, Promise<number>>();
       if (prepared?.spent) spent.set(prepared.day, prepared.spent.catch(() => this.#spentOn(userId, prepared.day)));
       const spentOn = (day: string): Promise<number> => {
@@ -162,8 +176,15 @@ export class CosmosTurnReservations implements TurnReservations {
       // Nothing added or removed (only refusals, repeats, releases of what is gone): nothing to write. Expired
       // entries are dropped with the next write that has a reason to happen.
       const now = operations[operations.length - 1]!.now;
-      if (sameIds(liveReservations(before, now), open)) return outcomes;
-      return (await this.#write(userId, doc, [...open])) ? outcomes : AGAIN;
+      if (sameIds(liveReservations(before, now), open)) {
+        // Decided without a write: on a copy, another instance's change could be what it missed; a read confirms.
+        if (!fromCache) return outcomes;
+        staleCopy = true;
+        return AGAIN;
+      }
+      if (await this.#write(userId, doc, [...open])) return outcomes;
+      staleCopy = fromCache;
+      return AGAIN;
     }, () => null);
   }
 
@@ -182,15 +203,19 @@ export class CosmosTurnReservations implements TurnReservations {
     const next: InFlightDocument = { id: IN_FLIGHT_ID, userId, type: 'inFlight', reservations };
     try {
       // A caller with nothing in flight has no document: nothing is left behind by a turn, and nothing to sweep.
+      let written: InFlightDocument | null = null;
       if (reservations.length === 0) {
         if (doc) await this.#container.item(IN_FLIGHT_ID, userId).delete({ accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
       } else if (doc?._etag) {
-        await this.#container.item(IN_FLIGHT_ID, userId).replace(next, { accessCondition: { type: 'IfMatch', condition: doc._etag } });
+        written = (await this.#container.item(IN_FLIGHT_ID, userId).replace(next, { accessCondition: { type: 'IfMatch', condition: doc._etag } })).resource ?? null;
       } else {
-        await this.#container.items.create(next);
+        written = (await this.#container.items.create(next)).resource ?? null;
       }
+      if (reservations.length === 0 || written?._etag) this.#known.set(userId, written);
+      else this.#known.delete(userId);
       return true;
     } catch (error) {
+      this.#known.delete(userId);
       const status = cosmosStatus(error);
       if (status === 412 || status === 409 || status === 404) return false;
       throw toChatError(error);

@@ -51,6 +51,25 @@ export function describeTurnReservationsContract(name: string, makeInstance: () 
       expect((await b.reservations.reserve(user, reservation('later', 1), limits, DAY, NOW)).taken).toBe(false);
     });
 
+    it('decides on what the other instances did since this one last wrote: their releases free places, their reserves take them', async () => {
+      const user = caller();
+      const [a, b] = instances();
+      const limits = { dailyTokenLimit: 100, maxConcurrentTurns: 1 };
+      expect((await a.reservations.reserve(user, reservation('one', 10), limits, DAY, NOW)).taken).toBe(true);
+      // Released by another instance (a lost turn settled there): the place is free, though this instance last saw it taken.
+      await b.reservations.release(user, 'one', NOW);
+      a.reservations.prepare(user, DAY, limits);
+      expect((await a.reservations.reserve(user, reservation('two', 10), limits, DAY, NOW)).taken).toBe(true);
+      await b.reservations.release(user, 'two', NOW);
+      expect((await a.reservations.reserve(user, reservation('three', 10), limits, DAY, NOW)).taken).toBe(true);
+      // Taken by another instance since this one's last write: the cap holds.
+      await a.reservations.release(user, 'three', NOW);
+      expect((await b.reservations.reserve(user, reservation('theirs', 100), limits, DAY, NOW)).taken).toBe(true);
+      expect(await a.reservations.reserve(user, reservation('mine', 1), limits, DAY, NOW)).toMatchObject({ taken: false, reason: 'rate_limited', turnsInFlight: 1 });
+      a.reservations.prepare(user, DAY, { ...limits, maxConcurrentTurns: 5 });
+      expect(await a.reservations.reserve(user, reservation('mine', 10), { ...limits, maxConcurrentTurns: 5 }, DAY, NOW)).toMatchObject({ taken: false, reason: 'quota_exceeded', reservedTokens: 100 });
+    });
+
     it("counts a settled call's usage once it is released: spent tokens and reservations are never both missed", async () => {
       const user = caller();
       const [a, b] = instances();
