@@ -1,8 +1,7 @@
 // The service's peers in their own process: the Cosmos-protocol server and the Phi simulator (every SSE frame it writes can be stamped, for relay latency).
 // In Azure both are separate services; here they must not spend the service process's CPU.
-import type { Server } from 'node:https';
 import { ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startEmbeddedCosmos, type EmbeddedCosmos } from '../local/embeddedCosmos.js';
 import { startPhiSimulator, type PhiSimulator, type PhiSimulatorOptions } from '../local/phiSimulator/startPhiSimulator.js';
 import { serve } from './rpc.js';
 import { nowAbs } from './stats.js';
@@ -13,7 +12,7 @@ export interface StampedWrite {
   readonly content: string;
 }
 
-let cosmos: Server | undefined;
+let cosmos: EmbeddedCosmos | undefined;
 let sim: PhiSimulator | undefined;
 let writes: StampedWrite[] | undefined;
 
@@ -35,12 +34,10 @@ proto.write = function write(this: unknown, chunk: unknown, ...rest: unknown[]):
 };
 
 export const peerHandlers = {
+  /** The store as `npm start` runs it (in memory): its queries scoped to their partition, its connections kept 60 s. */
   async cosmos(): Promise<string> {
-    const { createHttpsServer } = await import('@vercel/cosmosdb-server');
-    const server: Server = createHttpsServer({ keepAlive: true } as Parameters<typeof createHttpsServer>[0]);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-    cosmos = server;
-    return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    cosmos = await startEmbeddedCosmos();
+    return cosmos.endpoint;
   },
   async startSim(options: PhiSimulatorOptions): Promise<{ url: string; model: string }> {
     sim = await startPhiSimulator(options);
@@ -62,8 +59,7 @@ export const peerHandlers = {
   },
   async close(): Promise<void> {
     await sim?.close();
-    cosmos?.closeAllConnections();
-    await new Promise<void>((resolve) => (cosmos ? cosmos.close(() => resolve()) : resolve()));
+    await cosmos?.close();
   },
 };
 
