@@ -23,9 +23,9 @@ const requestPartition = new AsyncLocalStorage<string | undefined>();
 let patched = false;
 
 /**
- * The embedded server answers a query by running it over every document of the container, every caller's: a turn
- * in a store of 10,000 documents took ~380 ms per query (1.0 ms for a point read), and under `npm start` the store
- * only grows, since it is kept. Cosmos DB scopes a query that names its partition key to that partition; this makes
+ * The embedded server answers a query by running it over every document of the container, every caller's: a turn's
+ * history query in a store of 10,000 documents took 260–500 ms (a point read ~1 ms; now ~3 ms, the bench's "embedded
+ * store" row), and under `npm start` the store only grows, since it is kept. Cosmos DB scopes a query that names its partition key to that partition; this makes
  * the embedded server do the same: it keeps each container's documents by partition as they are written and
  * deleted, and a query whose request names a partition runs over that partition's documents only (a query that
  * names none still runs over all). The query's own text is unchanged, so its answer is the same. It also compiles
