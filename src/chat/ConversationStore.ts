@@ -74,6 +74,18 @@ export interface TurnStart {
   readonly expectedLastSeq?: number | undefined;
   /** A message stored before branches, written again in the same step with the `parentId` it gains (a sibling is added). */
   readonly adopt?: Message | undefined;
+  /**
+   * The turn was planned on {@link ConversationStore.rememberedTurnView}, not on reads: if the conversation is no
+   * longer that version (its etag), nothing is decided on it and the start answers `stale`.
+   */
+  readonly planned?: 'remembered' | undefined;
+}
+
+/** A conversation and all its messages as this instance last wrote or read them, under one etag. */
+export interface TurnView {
+  readonly conversation: Conversation;
+  /** The newest messages, newest first: all of them (`nextCursor` null), as `recentMessages` would return them. */
+  readonly newestPage: Page<Message>;
 }
 
 /** A message's place in the tree, as sibling reads return it. */
@@ -85,8 +97,11 @@ export interface MessageLink {
 
 export type TurnStartResult =
   | { readonly started: true; readonly conversation: Conversation; readonly messages: readonly Message[] }
-  /** `locked`: another live turn holds the conversation; `key_taken`: a live record for the same key exists. */
-  | { readonly started: false; readonly reason: 'locked' | 'key_taken' };
+  /**
+   * `locked`: another live turn holds the conversation; `key_taken`: a live record for the same key exists; `stale`
+   * (only for a start `planned` on a remembered view): the conversation changed since, plan again on reads.
+   */
+  | { readonly started: false; readonly reason: 'locked' | 'key_taken' | 'stale' };
 
 /** What {@link ConversationStore.discardTurn} removes. */
 export interface DiscardedTurn {
@@ -100,13 +115,15 @@ export interface DiscardedTurn {
  * never returns another user's data. Deleted (or half-deleted) conversations are invisible to every read.
  *
  * Caching: an adapter may keep, per instance, the last version it read or wrote of recent conversations, and use
- * it instead of a read in two places only: {@link beginTurn} when `conversation.etag` is the remembered version's
- * (the caller has just read it), and the first attempt of {@link finishTurn} (usually the version this instance's
- * `beginTurn` wrote). Every write made from memory is conditional on that version's etag, so a stale copy (another
- * instance or request changed the conversation since) costs one refused write and a fresh read, never a lost
- * change: no result depends on the memory, only the number of round trips on the turn path does (`npm run bench`
- * counts them). Every other method asks the store. The Cosmos adapter remembers up to 256 conversations per
- * instance (`src/store/ConversationDocuments.ts`); the in-memory one has nothing to remember.
+ * it instead of a read in three places only: {@link beginTurn} when `conversation.etag` is the remembered version's
+ * (the caller has just read it), the first attempt of {@link finishTurn} (usually the version this instance's
+ * `beginTurn` wrote), and {@link rememberedTurnView}, which a turn may plan on instead of reading the conversation
+ * and its history. Every write made from memory is conditional on that version's etag, so a stale copy (another
+ * instance or request changed the conversation since) costs one refused write and a fresh read (for a turn planned
+ * on a view: `stale`, and the core plans again on reads), never a lost change: no result depends on the memory,
+ * only the number of round trips on the turn path does (`npm run bench` counts them). Every other method asks the
+ * store. The Cosmos adapter remembers up to 256 conversations per instance, and the messages of the smaller ones
+ * (`src/store/ConversationDocuments.ts`, `RememberedHistories.ts`); the in-memory one has nothing to remember.
  * `test/support/contracts/` holds the suite every adapter passes, with a second instance over the same data.
  */
 export interface ConversationStore {
@@ -126,6 +143,13 @@ export interface ConversationStore {
   /** Hides the conversation at once, then removes its messages; false when there was nothing to delete. */
   deleteConversation(userId: string, conversationId: string): Promise<boolean>;
   listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>>;
+  /**
+   * The conversation and all its messages as this instance last wrote or read them (its own writes since
+   * included), when it holds them and they fit `limit`; null otherwise. Never a read: a hint a turn plans on, its
+   * start `planned: 'remembered'` (see Caching above). A message changes without a new conversation etag only in
+   * what no prompt reads (feedback), so a view at the conversation's current etag has the history a read would.
+   */
+  rememberedTurnView(userId: string, conversationId: string, limit: number): TurnView | null;
   /** A page of a conversation's messages, newest first, for building the prompt (the conversation is not checked). */
   recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>>;
   getMessage(userId: string, messageId: string): Promise<Message | null>;

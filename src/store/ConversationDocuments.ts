@@ -5,6 +5,8 @@ import type { ConversationDocument } from './documents.js';
 import { AGAIN, optimistically } from './optimistically.js';
 import { readItem } from './readItem.js';
 import { RecentMap } from './RecentMap.js';
+import { RememberedHistories } from './RememberedHistories.js';
+import type { Message } from '../chat/conversation.js';
 
 // Whole documents (a system prompt may be 100K characters): kept few.
 const LAST_READ_KEPT = 256;
@@ -23,6 +25,8 @@ export class ConversationDocuments {
   readonly #container: Container;
   /** The last version read or written per conversation (insertion order = age). */
   readonly #lastSeen = new RecentMap<string, ConversationDocument>(LAST_READ_KEPT);
+  /** The messages of small conversations, at the etag of the version remembered here (see RememberedHistories). */
+  readonly histories = new RememberedHistories();
 
   constructor(container: Container) {
     this.#container = container;
@@ -48,6 +52,16 @@ export class ConversationDocuments {
     // Only ever used under its etag: a copy without one could make a conditional replace unconditional.
     if (doc._etag) this.#lastSeen.set(key(doc.userId, doc.id), structuredClone(doc));
     else this.#lastSeen.delete(key(doc.userId, doc.id));
+    // Messages kept for an older version are no use beside this one.
+    this.histories.moved(doc.userId, doc.id, undefined, doc._etag);
+  }
+
+  /** The remembered live version and all its messages (ascending), when both are known and at most `limit`. */
+  rememberedWithMessages(userId: string, conversationId: string, limit: number): { doc: ConversationDocument; messages: Message[] } | null {
+    const doc = this.#lastSeen.get(key(userId, conversationId));
+    if (!doc || doc.deletedAt) return null;
+    const messages = this.histories.at(userId, conversationId, doc._etag);
+    return messages && messages.length <= limit ? { doc: structuredClone(doc), messages } : null;
   }
 
   /** Replaces `doc` if the stored version still has `doc._etag`: the stored result (remembered), or null on a 412. */
@@ -57,10 +71,13 @@ export class ConversationDocuments {
         .item(doc.id, doc.userId)
         .replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
       const stored = resource as ConversationDocument;
+      // A replace adds no message: what was all of them at the version replaced still is.
+      this.histories.moved(doc.userId, doc.id, doc._etag, stored._etag);
       this.remember(stored);
       return stored;
     } catch (error) {
       if (cosmosStatus(error) === 412) return null;
+      this.histories.forget(doc.userId, doc.id);
       throw toChatError(error);
     }
   }

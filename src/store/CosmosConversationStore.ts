@@ -2,7 +2,7 @@ import type { Container } from '@azure/cosmos';
 import type { Conversation, Message, Page } from '../chat/conversation.js';
 import type {
   ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, MessageLink,
-  NewConversation, PageRequest, TurnOutcome, TurnStart, TurnStartResult,
+  NewConversation, PageRequest, TurnOutcome, TurnStart, TurnStartResult, TurnView,
 } from '../chat/ConversationStore.js';
 import type { BranchPath, LaneView } from '../chat/BranchPath.js';
 import { CosmosMessageTree } from './CosmosMessageTree.js';
@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../chat/ports.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
 import { guard } from './cosmosErrors.js';
 import { ConversationDocuments } from './ConversationDocuments.js';
+import { toConversation } from './documents.js';
 import { CosmosConversations } from './CosmosConversations.js';
 import { CosmosDeletion } from './CosmosDeletion.js';
 import { CosmosTitlesAndFeedback } from './CosmosTitlesAndFeedback.js';
@@ -23,6 +24,7 @@ import { CosmosTurnLock } from './CosmosTurnLock.js';
  */
 export class CosmosConversationStore implements ConversationStore {
   readonly #container: Container;
+  readonly #documents: ConversationDocuments;
   readonly #conversations: CosmosConversations;
   readonly #turns: CosmosTurnLock;
   readonly #deletion: CosmosDeletion;
@@ -33,6 +35,7 @@ export class CosmosConversationStore implements ConversationStore {
   constructor(container: Container, clock: Clock = systemClock) {
     const documents = new ConversationDocuments(container);
     this.#container = container;
+    this.#documents = documents;
     this.#conversations = new CosmosConversations(container, documents);
     this.#deletion = new CosmosDeletion(container, clock, documents);
     this.#turns = new CosmosTurnLock(container, clock, documents, this.#deletion);
@@ -70,6 +73,12 @@ export class CosmosConversationStore implements ConversationStore {
 
   listMessages(userId: string, conversationId: string, page: PageRequest & { readonly order: 'asc' | 'desc' }): Promise<Page<Message>> {
     return this.#conversations.listMessages(userId, conversationId, page);
+  }
+
+  rememberedTurnView(userId: string, conversationId: string, limit: number): TurnView | null {
+    const known = this.#documents.rememberedWithMessages(userId, conversationId, limit);
+    if (!known) return null;
+    return { conversation: toConversation(known.doc), newestPage: { items: known.messages.reverse(), nextCursor: null } };
   }
 
   recentMessages(userId: string, conversationId: string, page: PageRequest): Promise<Page<Message>> {

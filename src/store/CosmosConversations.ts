@@ -42,7 +42,11 @@ export class CosmosConversations implements ConversationsAndMessages {
       activeTurn: null, recentTurns: [], activeLeafId: null, activePath: [],
     };
     const { resource } = await guard(() => this.#container.items.create(doc));
-    return toConversation(resource as ConversationDocument);
+    const created = resource as ConversationDocument;
+    // Its first turn usually follows here: it can plan without reading it or its (no) messages.
+    this.#documents.remember(created);
+    this.#documents.histories.created(userId, created.id, created._etag);
+    return toConversation(created);
   }
 
   async getConversation(userId: string, conversationId: string): Promise<Conversation | null> {
@@ -94,8 +98,16 @@ export class CosmosConversations implements ConversationsAndMessages {
   }
 
   async putMessage(message: Message): Promise<Message> {
-    const { resource } = await guard(() => this.#container.items.upsert(toMessageDocument(message)));
-    return toMessage(resource as unknown as MessageDocument);
+    const { histories } = this.#documents;
+    try {
+      const { resource } = await guard(() => this.#container.items.upsert(toMessageDocument(message)));
+      const stored = toMessage(resource as unknown as MessageDocument);
+      histories.changed(stored);
+      return stored;
+    } catch (error) {
+      histories.forget(message.userId, message.conversationId);
+      throw error;
+    }
   }
 
   async settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
@@ -104,16 +116,24 @@ export class CosmosConversations implements ConversationsAndMessages {
       return;
     }
     // One partition (the caller's): the ledger's document and the message, all or none; the upsert last (see BatchWrite).
+    const { histories } = this.#documents;
     const outcome = await transactionalBatch(this.#container, message.userId, [
       { kind: 'create', body: asJson(usageTurnDocument(message.userId, usage)) },
       { kind: 'upsert', body: asJson(toMessageDocument(message)) },
-    ]);
-    if (outcome.ok) return;
+    ]).catch((error: unknown) => {
+      histories.forget(message.userId, message.conversationId);
+      throw error;
+    });
+    if (outcome.ok) {
+      histories.changed(message);
+      return;
+    }
     // Recorded before (an attempt whose answer was lost, or the recovery of a lost turn): the message alone.
     if (outcome.failedIndex === 0 && outcome.status === 409) {
       await this.putMessage(message);
       return;
     }
+    histories.forget(message.userId, message.conversationId);
     throw new StoreUnavailableError(`The reply and its usage could not be stored (status ${outcome.status}).`);
   }
 }

@@ -75,6 +75,7 @@ export class CosmosDeletion implements Pick<ConversationStore, 'deleteConversati
    */
   async purge(userId: string, tombstone: ConversationDocument): Promise<boolean> {
     const conversationId = tombstone.id;
+    this.#documents.histories.forget(userId, conversationId);
     // The conversation's own documents only: usage spent in it outlives it.
     const resources = await queryPartition<{ id: string }>(
       this.#container, userId,

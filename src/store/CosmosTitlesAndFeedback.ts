@@ -48,10 +48,13 @@ export class CosmosTitlesAndFeedback implements TitlesAndFeedback {
         const { resource } = await this.#container
           .item(messageId, userId)
           .replace(next, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
-        return toMessage(resource as unknown as MessageDocument);
+        const stored = toMessage(resource as unknown as MessageDocument);
+        this.#documents.histories.changed(stored);
+        return stored;
       } catch (error) {
         if (cosmosStatus(error) === 412) return AGAIN;
         if (cosmosStatus(error) === 404) throw new NotFoundError('No such message.');
+        this.#documents.histories.forget(userId, conversationId);
         throw toChatError(error);
       }
     }, keptChanging);

@@ -18,6 +18,7 @@ import { readItem } from './readItem.js';
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
 const RECENT_TURNS_KEPT = 32;
 const LOCKED: TurnStartResult = { started: false, reason: 'locked' };
+const STALE: TurnStartResult = { started: false, reason: 'stale' };
 
 /**
  * A turn's hold on its conversation: the lock with the turn's first messages and idempotency record (one batch),
@@ -42,9 +43,11 @@ export class CosmosTurnLock implements Pick<ConversationStore, 'beginTurn' | 'fi
   ): Promise<TurnStartResult> {
     return optimistically(async (attempt): Promise<TurnStartResult | typeof AGAIN> => {
       // First try: the version the caller just read (same etag), saving a round trip before the model call. The
-      // replace is conditional on that etag, so a stale copy only costs a failed batch and a fresh read.
-      const doc = (attempt === 0 ? this.#documents.remembered(userId, conversation.id, conversation.etag) : null)
-        ?? (await this.#documents.read(userId, conversation.id));
+      // replace is conditional on that etag, so a stale copy only costs a failed batch and a fresh read. A turn
+      // planned on the remembered version is decided on nothing newer: a change since is for the core to plan on.
+      const remembered = attempt === 0 ? this.#documents.remembered(userId, conversation.id, conversation.etag) : null;
+      if (!remembered && start.planned === 'remembered') return STALE;
+      const doc = remembered ?? (await this.#documents.read(userId, conversation.id));
       if (!doc || doc.deletedAt) throw new NotFoundError('No such conversation.');
       const held = doc.activeTurn;
       if (held && held.turnId !== start.turn.turnId && Date.parse(held.expiresAt) > now.getTime()) return LOCKED;
@@ -64,19 +67,25 @@ export class CosmosTurnLock implements Pick<ConversationStore, 'beginTurn' | 'fi
       // Last: an upsert cannot be undone (see BatchWrite); it only adds the parentId the message always had.
       if (start.adopt) writes.push({ kind: 'upsert', body: asJson(toMessageDocument(start.adopt)) });
 
-      const outcome = await transactionalBatch(this.#container, userId, writes);
+      const { histories } = this.#documents;
+      const outcome = await transactionalBatch(this.#container, userId, writes).catch((error: unknown) => {
+        histories.forget(userId, conversation.id);
+        throw error;
+      });
       if (outcome.ok) {
         const stored = outcome.results[lockIndex]?.resourceBody as ConversationDocument | undefined;
         const etag = outcome.results[lockIndex]?.eTag;
         const result = stored ?? { ...locked, ...(etag ? { _etag: etag } : {}) };
+        histories.started(userId, conversation.id, doc._etag, result._etag, messages, start.adopt);
         // What finishTurn starts from.
         this.#documents.remember(result);
         return { started: true, conversation: toConversation(result), messages };
       }
-      if (outcome.failedIndex === lockIndex && (outcome.status === 412 || outcome.status === 404)) return AGAIN;
+      if (outcome.failedIndex === lockIndex && (outcome.status === 412 || outcome.status === 404)) return start.planned === 'remembered' ? STALE : AGAIN;
       if (start.idempotency && outcome.failedIndex === 0 && outcome.status === 409) {
         return (await this.#removeExpiredRecord(userId, start.idempotency)) ? AGAIN : { started: false, reason: 'key_taken' };
       }
+      histories.forget(userId, conversation.id);
       throw new StoreUnavailableError(`The turn could not be stored (status ${outcome.status}).`);
     }, () => LOCKED);
   }
@@ -104,6 +113,7 @@ export class CosmosTurnLock implements Pick<ConversationStore, 'beginTurn' | 'fi
   }
 
   async discardTurn(userId: string, conversationId: string, turn: DiscardedTurn): Promise<void> {
+    this.#documents.histories.forget(userId, conversationId);
     // The idempotency record first: left pointing at deleted messages, it would answer every retry 404. Only this
     // turn's own: a record a concurrent request with the same key created belongs to that request.
     if (turn.idempotencyKey !== undefined) {

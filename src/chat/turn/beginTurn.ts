@@ -35,19 +35,36 @@ const HISTORY_PAGE_SIZE = 100;
 /**
  * Begin: everything that can refuse a turn is decided here, before the model is called, and a refusal leaves
  * nothing stored (404, 409 busy, 422/409 for a reused key, 400 settings, 413, 429 quota or cap, 503 store). In
- * order: the reads; a replay for a known key; the lock (a live turn refuses, a lost one is settled first); the
- * plan; the reservation; then one all-or-none write of the lock, the user message, the `streaming` placeholder
- * and the idempotency record. When it resolves `begun`, the user message is stored and the turn holds its
- * conversation and its reservation until it settles or its lease passes.
+ * order: the reads (for a plain send, the key's alone when this instance remembers the conversation and its
+ * messages); a replay for a known key; the lock (a live turn refuses, a lost one is settled first); the plan; the
+ * reservation; then one all-or-none write of the lock, the user message, the `streaming` placeholder and the
+ * idempotency record, conditional on the version planned on. A turn planned on memory that meets a newer version
+ * releases its reservation and plans once more, on reads. When it resolves `begun`, the user message is stored
+ * and the turn holds its conversation and its reservation until it settles or its lease passes.
  */
 export async function beginTurn(deps: TurnDeps, userId: string, conversationId: string, request: TurnRequest): Promise<BeginResult> {
+  return (await beginOn(deps, userId, conversationId, request, 'remembered'))
+    ?? (await beginOn(deps, userId, conversationId, request, 'reads')) as BeginResult;
+}
+
+/**
+ * One attempt. On `remembered`, a plain send plans on the instance's memory of the conversation and its messages
+ * when the store has it (no reads but the key's); null when the conversation changed since (nothing of the
+ * attempt is left, and the next plans on reads). A held lock, live or lost, is only ever decided on a read.
+ */
+async function beginOn(
+  deps: TurnDeps, userId: string, conversationId: string, request: TurnRequest, planOn: 'remembered' | 'reads',
+): Promise<BeginResult | null> {
   const { store, clock } = deps;
   const now = clock.now();
   // The reservation's reads go beside the turn's own (its write comes after the plan, which says how much to hold).
   deps.reservations.prepare(userId, utcDay(now), reservationLimits(deps));
+  const isSend = (request.target ?? { kind: 'send' }).kind === 'send';
+  const view = planOn === 'remembered' && isSend ? store.rememberedTurnView(userId, conversationId, HISTORY_PAGE_SIZE) : null;
+  const remembered = view?.conversation.activeTurn === null ? view : null;
   const [conversation, newestPage, record] = await Promise.all([
-    store.getConversation(userId, conversationId),
-    store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE }),
+    remembered ? remembered.conversation : store.getConversation(userId, conversationId),
+    remembered ? remembered.newestPage : store.recentMessages(userId, conversationId, { limit: HISTORY_PAGE_SIZE }),
     request.idempotencyKey ? store.getIdempotencyRecord(userId, conversationId, request.idempotencyKey) : null,
   ]);
   if (!conversation) throw new NotFoundError('No such conversation.');
@@ -67,10 +84,14 @@ export async function beginTurn(deps: TurnDeps, userId: string, conversationId: 
     expiresAt: new Date(leaseMs + LEASE_TIMING.settleBudgetMs).toISOString(), turn: true,
   };
   await reserveTurn(deps, userId, reservation, now);
-  const start = turnStart(userId, conversationId, request, plan, turnId, now, new Date(leaseMs).toISOString());
+  const start = {
+    ...turnStart(userId, conversationId, request, plan, turnId, now, new Date(leaseMs).toISOString()),
+    ...(remembered ? { planned: 'remembered' as const } : {}),
+  };
   const begun = await storeStart(deps, userId, conversation, start, request, now);
   if (!begun.started) {
     await releaseTurnReservation(deps, userId, turnId);
+    if (begun.reason === 'stale') return null;
     // Another request with the same key recorded itself between our read and our write: it is the turn for this key.
     throw begun.reason === 'key_taken' ? new ConflictError('The first request with this Idempotency-Key is still running.') : new ConflictError();
   }

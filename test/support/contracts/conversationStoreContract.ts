@@ -185,6 +185,29 @@ export function describeConversationStoreContract(name: string, makeStore: (cloc
       expect(now?.lastSeq).toBe(2);
     });
 
+    it('answers stale to a start planned on an older version, and writes nothing; planned on the current one, it starts', async () => {
+      const { user, c, s } = await fresh();
+      const first = turnStart(user, c.id);
+      await started(user, c, first);
+      await s.finishTurn(user, c.id, { turnId: first.turn.turnId, usage: ZERO, messagesAdded: 2, updatedAt: clock.now().toISOString() });
+      const planned = (await s.getConversation(user, c.id))!;
+      // What a turn plans on when the adapter offers it: then it is what reads return.
+      const view = s.rememberedTurnView(user, c.id, 100);
+      if (view) {
+        expect(view.conversation).toEqual(planned);
+        expect(view.newestPage).toEqual(await s.recentMessages(user, c.id, { limit: 100 }));
+      }
+      await fixture!.otherInstance().updateConversation(user, c.id, { systemPrompt: 'changed elsewhere', updatedAt: clock.now().toISOString() });
+      const stale = await s.beginTurn(user, planned, { ...turnStart(user, c.id, 'k-stale'), planned: 'remembered' });
+      expect(stale).toEqual({ started: false, reason: 'stale' });
+      expect(await allMessages(user, c.id)).toHaveLength(2);
+      expect(await s.getIdempotencyRecord(user, c.id, 'k-stale')).toBeNull();
+      const current = (await s.getConversation(user, c.id))!;
+      expect(current.activeTurn).toBeNull();
+      const messages = await started(user, current, { ...turnStart(user, c.id), planned: 'remembered' });
+      expect(messages.map((m) => m.seq)).toEqual([3, 4]);
+    });
+
     it('finishes a turn over a conversation another instance changed during it: the change kept, the lock freed', async () => {
       const { user, c, s } = await fresh();
       const start = turnStart(user, c.id);

@@ -2,7 +2,7 @@ import type { Conversation, Message, Page } from '../../../src/chat/conversation
 import { isSendable, titleSourceOf, ZERO_USAGE } from '../../../src/chat/conversation.js';
 import type {
   ConversationChanges, ConversationListRequest, ConversationStore, DiscardedTurn, IdempotencyRecord, MessageLink,
-  NewConversation, PageRequest, TurnOutcome, TurnStart, TurnStartResult,
+  NewConversation, PageRequest, TurnOutcome, TurnStart, TurnStartResult, TurnView,
 } from '../../../src/chat/ConversationStore.js';
 import { searchKey } from '../../../src/chat/searchKey.js';
 import { onPath, spansTo, type BranchPath, type LaneView } from '../../../src/chat/BranchPath.js';
@@ -168,10 +168,16 @@ export class MemoryConversationStore implements ConversationStore {
     };
   }
 
+  /** Nothing to remember: every turn plans on reads. */
+  rememberedTurnView(): TurnView | null {
+    return null;
+  }
+
   async beginTurn(userId: string, conversation: Pick<Conversation, 'id' | 'etag'>, start: TurnStart, now: Date = this.#clock.now()): Promise<TurnStartResult> {
     // The etag the caller holds is only a hint for adapters that cache; this store always has the current version.
     const stored = this.#live(userId, conversation.id);
     if (!stored) throw new NotFoundError('No such conversation.');
+    if (start.planned === 'remembered' && conversation.etag !== etagOf(stored)) return { started: false, reason: 'stale' };
     const held = stored.conversation.activeTurn;
     if (held && held.turnId !== start.turn.turnId && Date.parse(held.expiresAt) > now.getTime()) return { started: false, reason: 'locked' };
     if (start.idempotency) {
