@@ -189,9 +189,11 @@ export interface ConversationStore {
    * Stores a turn's final assistant message and, in the same all-or-none write, its usage in the ledger (the
    * {@link UsageLedger}'s record for `usage.turnId`): the message never carries usage the ledger lacks, after any
    * failure or crash. A turn already recorded keeps its record (created once per turn id); the message is still
-   * written. `usage` null: the message alone.
+   * written. `usage` null: the message alone. Given `finish`, the adapter may also finish the turn (what
+   * {@link finishTurn} does with it) in the same write: true when it did, and the caller need not call finishTurn;
+   * false when it did not (finishTurn is still to be called).
    */
-  settleMessage(message: Message, usage: UsageEntry | null): Promise<void>;
+  settleMessage(message: Message, usage: UsageEntry | null, finish?: TurnOutcome): Promise<boolean>;
   /**
    * Adds the turn's usage and messages to the conversation and frees the lock if this turn still holds it, once
    * per turn id (a repeat only frees the lock; an adapter may remember only recent turn ids). On a conversation

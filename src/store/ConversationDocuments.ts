@@ -56,6 +56,12 @@ export class ConversationDocuments {
     this.histories.moved(doc.userId, doc.id, undefined, doc._etag);
   }
 
+  /** Nothing remembered of the conversation any more: a write landed whose result is not known. */
+  forget(userId: string, conversationId: string): void {
+    this.#lastSeen.delete(key(userId, conversationId));
+    this.histories.forget(userId, conversationId);
+  }
+
   /** The remembered live version and all its messages (ascending), when both are known and at most `limit`. */
   rememberedWithMessages(userId: string, conversationId: string, limit: number): { doc: ConversationDocument; messages: Message[] } | null {
     const doc = this.#lastSeen.get(key(userId, conversationId));

@@ -117,8 +117,8 @@ export class CosmosConversationStore implements ConversationStore {
     return this.#conversations.putMessage(message);
   }
 
-  settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
-    return this.#conversations.settleMessage(message, usage);
+  settleMessage(message: Message, usage: UsageEntry | null, finish?: TurnOutcome): Promise<boolean> {
+    return this.#conversations.settleMessage(message, usage, finish);
   }
 
   finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {

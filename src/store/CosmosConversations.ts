@@ -1,19 +1,26 @@
-import type { Container, SqlQuerySpec } from '@azure/cosmos';
+import type { Container, OperationResponse, SqlQuerySpec } from '@azure/cosmos';
 import type { Conversation, Message, Page } from '../chat/conversation.js';
 import { titleSourceOf, ZERO_USAGE } from '../chat/conversation.js';
 import type {
-  ConversationChanges, ConversationListRequest, ConversationStore, NewConversation, PageRequest,
+  ConversationChanges, ConversationListRequest, ConversationStore, NewConversation, PageRequest, TurnOutcome,
 } from '../chat/ConversationStore.js';
 import { searchKey } from '../chat/searchKey.js';
 import { NotFoundError, StoreUnavailableError } from '../chat/errors.js';
 import type { UsageEntry } from '../chat/UsageLedger.js';
-import { asJson, transactionalBatch } from './cosmosBatch.js';
+import { asJson, transactionalBatch, type BatchWrite } from './cosmosBatch.js';
 import { guard } from './cosmosErrors.js';
 import type { ConversationDocuments } from './ConversationDocuments.js';
 import type { ConversationDocument, MessageDocument } from './documents.js';
 import { titleFields, toConversation, toMessage, toMessageDocument, usageTurnDocument } from './documents.js';
 import { pageQuery } from './pageQuery.js';
 import { readItem } from './readItem.js';
+import { applyTurnOutcome } from './turnOutcome.js';
+
+/** A settle that finishes its turn too: the conversation as remembered, and as it will be stored. */
+interface Finishing {
+  readonly from: ConversationDocument;
+  readonly finished: ConversationDocument;
+}
 
 /** The part of the port that reads and writes conversations and messages as such, outside a turn's lock. */
 export type ConversationsAndMessages = Pick<
@@ -110,31 +117,65 @@ export class CosmosConversations implements ConversationsAndMessages {
     }
   }
 
-  async settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
-    if (!usage) {
+  async settleMessage(message: Message, usage: UsageEntry | null, finish?: TurnOutcome): Promise<boolean> {
+    const { userId, conversationId } = message;
+    const finishing = finish ? this.#finishing(userId, conversationId, finish) : null;
+    if (!usage && !finishing) {
       await this.putMessage(message);
-      return;
+      return false;
     }
-    // One partition (the caller's): the ledger's document and the message, all or none; the upsert last (see BatchWrite).
+    // One partition (the caller's): the ledger's document, the conversation and the message, all or none; the upsert
+    // last (see BatchWrite).
+    const writes: BatchWrite[] = [];
+    if (usage) writes.push({ kind: 'create', body: asJson(usageTurnDocument(userId, usage)) });
+    const conversationIndex = writes.length;
+    if (finishing) writes.push({ kind: 'replace', body: asJson(finishing.finished), ifMatch: finishing.from._etag ?? '', original: asJson(finishing.from) });
+    writes.push({ kind: 'upsert', body: asJson(toMessageDocument(message)) });
     const { histories } = this.#documents;
-    const outcome = await transactionalBatch(this.#container, message.userId, [
-      { kind: 'create', body: asJson(usageTurnDocument(message.userId, usage)) },
-      { kind: 'upsert', body: asJson(toMessageDocument(message)) },
-    ]).catch((error: unknown) => {
-      histories.forget(message.userId, message.conversationId);
+    const outcome = await transactionalBatch(this.#container, userId, writes).catch((error: unknown) => {
+      histories.forget(userId, conversationId);
       throw error;
     });
     if (outcome.ok) {
       histories.changed(message);
-      return;
+      if (finishing) this.#rememberFinished(finishing, outcome.results[conversationIndex]);
+      return finishing !== null;
+    }
+    // Changed since this instance wrote it (a rename elsewhere, a delete): the message alone here, and finishTurn reads.
+    if (finishing && outcome.failedIndex === conversationIndex && (outcome.status === 412 || outcome.status === 404)) {
+      return this.settleMessage(message, usage);
     }
     // Recorded before (an attempt whose answer was lost, or the recovery of a lost turn): the message alone.
-    if (outcome.failedIndex === 0 && outcome.status === 409) {
+    if (usage && outcome.failedIndex === 0 && outcome.status === 409) {
       await this.putMessage(message);
+      return false;
+    }
+    histories.forget(userId, conversationId);
+    throw new StoreUnavailableError(`The reply and its usage could not be stored (status ${outcome.status}).`);
+  }
+
+  /**
+   * The turn's conversation as this instance last wrote it (usually by the turn's own begin batch) and that copy
+   * finished, for the settle's write under its etag; null when the copy no longer holds the turn's lock (or there
+   * is none), which leaves the finish to finishTurn, which reads.
+   */
+  #finishing(userId: string, conversationId: string, outcome: TurnOutcome): Finishing | null {
+    const from = this.#documents.remembered(userId, conversationId);
+    if (!from?._etag || from.deletedAt || from.activeTurn?.turnId !== outcome.turnId) return null;
+    const finished = structuredClone(from);
+    applyTurnOutcome(finished, outcome);
+    return { from, finished };
+  }
+
+  /** The finished conversation as stored, remembered so the next turn plans on it (its messages move along). */
+  #rememberFinished({ from, finished }: Finishing, result: OperationResponse | undefined): void {
+    const stored = (result?.resourceBody as ConversationDocument | undefined) ?? (result?.eTag ? { ...finished, _etag: result.eTag } : null);
+    if (!stored) {
+      this.#documents.forget(from.userId, from.id);
       return;
     }
-    histories.forget(message.userId, message.conversationId);
-    throw new StoreUnavailableError(`The reply and its usage could not be stored (status ${outcome.status}).`);
+    this.#documents.histories.moved(from.userId, from.id, from._etag, stored._etag);
+    this.#documents.remember(stored);
   }
 }
 

@@ -14,9 +14,9 @@ import type { ConversationDocument, IdempotencyDocument } from './documents.js';
 import { toConversation, toIdempotencyRecord, toMessageDocument } from './documents.js';
 import { AGAIN, optimistically } from './optimistically.js';
 import { readItem } from './readItem.js';
+import { applyTurnOutcome } from './turnOutcome.js';
 
 const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-const RECENT_TURNS_KEPT = 32;
 const LOCKED: TurnStartResult = { started: false, reason: 'locked' };
 const STALE: TurnStartResult = { started: false, reason: 'stale' };
 
@@ -93,19 +93,7 @@ export class CosmosTurnLock implements Pick<ConversationStore, 'beginTurn' | 'fi
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
     try {
       // This instance wrote the conversation last when it took the lock: that copy usually still holds.
-      await this.#documents.modify(userId, conversationId, (doc) => {
-        if (doc.activeTurn?.turnId === outcome.turnId) doc.activeTurn = null;
-        // Already counted (a retried settle): only the lock is freed.
-        if (doc.recentTurns.includes(outcome.turnId)) return;
-        doc.recentTurns = [...doc.recentTurns, outcome.turnId].slice(-RECENT_TURNS_KEPT);
-        doc.messageCount += outcome.messagesAdded;
-        doc.usage = {
-          promptTokens: doc.usage.promptTokens + outcome.usage.promptTokens,
-          completionTokens: doc.usage.completionTokens + outcome.usage.completionTokens,
-          totalTokens: doc.usage.totalTokens + outcome.usage.totalTokens,
-        };
-        if (outcome.updatedAt > doc.updatedAt) doc.updatedAt = outcome.updatedAt;
-      }, { fromMemory: true });
+      await this.#documents.modify(userId, conversationId, (doc) => applyTurnOutcome(doc, outcome), { fromMemory: true });
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
       await this.#deletion.finishAfterTurn(userId, conversationId, outcome.turnId);

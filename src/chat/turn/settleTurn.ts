@@ -16,8 +16,9 @@ const LOST_SETTLE = 'the placeholder stays streaming, its reservation counts the
 /**
  * Settle: the reply's final message (its status from how the call ended) and the turn's usage (the model's own, or
  * the service's exact count marked estimated) go in one all-or-none write, retried as one: the tokens are spent
- * once the model has answered, and a message never carries usage the ledger lacks. Then, beside each other, the
- * reservation is released and the conversation's totals and lock are written. If that first write never lands,
+ * once the model has answered, and a message never carries usage the ledger lacks (the store may put the
+ * conversation's totals and lock in that write too). Then, beside each other, the reservation is released and, if
+ * the first write did not, the conversation's totals and lock are written. If that first write never lands,
  * nothing more is written: the placeholder stays `streaming`, its reservation keeps counting its tokens, and once
  * the lease has passed the next turn in the conversation settles it (`recoverLostTurn`). Either way a turn's
  * tokens are counted exactly once, and the outcome says whether the reply is stored.
@@ -43,15 +44,18 @@ export async function settleTurn(deps: TurnDeps, turn: BegunTurn, reply: Reply):
   };
   const conversationId = plan.conversation.id;
   const entry = usage && { turnId: message.turnId, conversationId, model: message.model ?? plan.model.id, day: utcDay(at), usage };
-  if (!(await retryWrite(deps, 'assistant message and its usage', LOST_SETTLE, () => deps.store.settleMessage(message, entry)))) {
+  const outcome = { turnId: message.turnId, usage: usage ?? ZERO_USAGE, messagesAdded: turn.plan.messagesAdded, updatedAt: at.toISOString() };
+  // The store may free the lock and add the totals in the same write (one request fewer); if not, finishTurn does.
+  let finished = false;
+  if (!(await retryWrite(deps, 'assistant message and its usage', LOST_SETTLE, async () => {
+    finished = await deps.store.settleMessage(message, entry, outcome);
+  }))) {
     // The client has the reply, but `message.completed` promises it is stored: say what happened instead.
     return { type: 'failed', error: new StoreUnavailableError('The reply was sent but could not be stored: the database is unreachable.'), message };
   }
   await Promise.all([
     retryWrite(deps, 'reservation release', 'safe: it expires after the lease and the settle budget', () => deps.reservations.release(userId, message.turnId, at)),
-    retryWrite(deps, 'conversation totals', 'safe: the lock still names the turn, so the next turn after its lease adds them (recoverLostTurn)', () => deps.store.finishTurn(userId, conversationId, {
-      turnId: message.turnId, usage: usage ?? ZERO_USAGE, messagesAdded: turn.plan.messagesAdded, updatedAt: at.toISOString(),
-    })),
+    finished || retryWrite(deps, 'conversation totals', 'safe: the lock still names the turn, so the next turn after its lease adds them (recoverLostTurn)', () => deps.store.finishTurn(userId, conversationId, outcome)),
   ]);
   return failure ? { type: 'failed', error: failure, message } : { type: 'completed', message, context: plan.context };
 }

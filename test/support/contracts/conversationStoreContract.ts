@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ConversationStore, TurnStart } from '../../../src/chat/ConversationStore.js';
+import type { ConversationStore, TurnOutcome, TurnStart } from '../../../src/chat/ConversationStore.js';
 import type { Conversation, Message } from '../../../src/chat/conversation.js';
 import { NotFoundError, PreconditionFailedError, ValidationError } from '../../../src/chat/errors.js';
 import { newId } from '../../../src/chat/ids.js';
@@ -217,6 +217,37 @@ export function describeConversationStoreContract(name: string, makeStore: (cloc
       await s.finishTurn(user, c.id, { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() });
       const now = await other.getConversation(user, c.id);
       expect(now).toMatchObject({ title: 'renamed mid-turn', activeTurn: null, messageCount: 2, usage: { totalTokens: 7 } });
+    });
+
+    /** A settle offered the turn's finish, as the core does it: finishTurn only when the settle did not finish. */
+    async function settleAndFinish(s: ConversationStore, reply: Message, outcome: TurnOutcome): Promise<void> {
+      if (!(await s.settleMessage(reply, null, outcome))) await s.finishTurn(reply.userId, reply.conversationId, outcome);
+    }
+
+    it('settles a reply offered its finish: the reply stored, the lock freed, the turn counted once however often it is retried', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id);
+      const placeholder = (await started(user, c, start))[1]!;
+      const outcome = { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() };
+      const reply: Message = { ...placeholder, content: 'the reply', status: 'complete', finishReason: 'stop', tokenCount: 2 };
+      await settleAndFinish(s, reply, outcome);
+      // A retry after an answer that was lost.
+      await settleAndFinish(s, reply, outcome);
+      const other = fixture!.otherInstance();
+      expect(await other.getConversation(user, c.id)).toMatchObject({ activeTurn: null, messageCount: 2, usage: { totalTokens: 7 }, lastSeq: 2 });
+      expect(await other.getMessage(user, reply.id)).toMatchObject({ content: 'the reply', status: 'complete', finishReason: 'stop' });
+    });
+
+    it('settles a reply offered its finish over a conversation another instance changed during the turn: the change kept', async () => {
+      const { user, c, s } = await fresh();
+      const start = turnStart(user, c.id);
+      const placeholder = (await started(user, c, start))[1]!;
+      const other = fixture!.otherInstance();
+      await other.updateConversation(user, c.id, { title: 'renamed mid-turn', updatedAt: clock.now().toISOString() });
+      const outcome = { turnId: start.turn.turnId, usage: { promptTokens: 3, completionTokens: 4, totalTokens: 7 }, messagesAdded: 2, updatedAt: clock.now().toISOString() };
+      await settleAndFinish(s, { ...placeholder, content: 'the reply', status: 'complete', finishReason: 'stop' }, outcome);
+      expect(await other.getConversation(user, c.id)).toMatchObject({ title: 'renamed mid-turn', activeTurn: null, messageCount: 2, usage: { totalTokens: 7 } });
+      expect((await other.getMessage(user, placeholder.id))?.content).toBe('the reply');
     });
 
     it('refuses a turn whose caller read the conversation before another instance locked it, and writes nothing of it', async () => {

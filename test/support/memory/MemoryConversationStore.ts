@@ -208,7 +208,8 @@ export class MemoryConversationStore implements ConversationStore {
     return structuredClone(message);
   }
 
-  async settleMessage(message: Message, usage: UsageEntry | null): Promise<void> {
+  /** Never finishes the turn itself (`false`): the core's path through finishTurn is the one these tests run. */
+  async settleMessage(message: Message, usage: UsageEntry | null): Promise<boolean> {
     if (usage) {
       if (!this.#ledger) throw new Error('MemoryConversationStore needs a ledger to settle a message with usage.');
       // Nothing is asynchronous in the memory ledger's record, so the pair is all or none as the Cosmos batch is;
@@ -216,6 +217,7 @@ export class MemoryConversationStore implements ConversationStore {
       await this.#ledger.record(message.userId, usage);
     }
     await this.putMessage(message);
+    return false;
   }
 
   async finishTurn(userId: string, conversationId: string, outcome: TurnOutcome): Promise<void> {
