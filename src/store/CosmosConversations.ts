@@ -141,8 +141,10 @@ export class CosmosConversations implements ConversationsAndMessages {
       if (finishing) this.#rememberFinished(finishing, outcome.results[conversationIndex]);
       return finishing !== null;
     }
-    // Changed since this instance wrote it (a rename elsewhere, a delete): the message alone here, and finishTurn reads.
+    // Changed since this instance wrote it (a rename elsewhere, a delete): the message alone here, and finishTurn reads
+    // (at once: the copy it would try first is the one just refused).
     if (finishing && outcome.failedIndex === conversationIndex && (outcome.status === 412 || outcome.status === 404)) {
+      this.#documents.forget(userId, conversationId);
       return this.settleMessage(message, usage);
     }
     // Recorded before (an attempt whose answer was lost, or the recovery of a lost turn): the message alone.

@@ -4,9 +4,12 @@ import { RecentMap } from './RecentMap.js';
 
 /** Conversations whose messages are kept: a few, since a conversation's messages may be large. */
 const HISTORIES_KEPT = 128;
-/** A conversation with more messages than a turn's newest page, or more text than this, is read, not kept. */
+/**
+ * A conversation with more messages than a turn's newest page, or more text than this, is read, not kept: with
+ * HISTORIES_KEPT, at most 12.8M characters of messages per instance (13–26 MB).
+ */
 const MESSAGES_KEPT = 100;
-const CHARACTERS_KEPT = 400_000;
+const CHARACTERS_KEPT = 100_000;
 
 interface History {
   /** The conversation's etag these messages are all of its messages at. */

@@ -86,6 +86,14 @@ describe('the turn view this instance remembers', () => {
     expect(store.rememberedTurnView(USER, c.id, 100)).toBeNull();
   });
 
+  it('is not kept for a conversation past 100,000 characters of messages (it is read instead)', async () => {
+    const c = await conversation();
+    await turn(store, c, 'x'.repeat(99_990));
+    expect(store.rememberedTurnView(USER, c.id, 100)).not.toBeNull();
+    await turn(store, (await store.getConversation(USER, c.id))!, 'a reply that crosses the line');
+    expect(store.rememberedTurnView(USER, c.id, 100)).toBeNull();
+  });
+
   it('is not offered for a conversation being deleted or gone', async () => {
     const c = await conversation();
     await turn(store, c, 'reply');

@@ -43,8 +43,11 @@ const HISTORY_PAGE_SIZE = 100;
  * and the turn holds its conversation and its reservation until it settles or its lease passes.
  */
 export async function beginTurn(deps: TurnDeps, userId: string, conversationId: string, request: TurnRequest): Promise<BeginResult> {
-  return (await beginOn(deps, userId, conversationId, request, 'remembered'))
-    ?? (await beginOn(deps, userId, conversationId, request, 'reads')) as BeginResult;
+  const begun = (await beginOn(deps, userId, conversationId, request, 'remembered'))
+    ?? (await beginOn(deps, userId, conversationId, request, 'reads'));
+  // A start planned on reads is never answered `stale`; were one, it would be a conversation that kept changing.
+  if (!begun) throw new ConflictError();
+  return begun;
 }
 
 /**
