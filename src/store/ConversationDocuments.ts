@@ -56,6 +56,13 @@ export class ConversationDocuments {
     this.histories.moved(doc.userId, doc.id, undefined, doc._etag);
   }
 
+  /** A conditional replace of `from` landed as `stored`: remembered, with the messages known at `from`. */
+  rememberReplaced(from: ConversationDocument, stored: ConversationDocument): void {
+    // A replace adds no message: what was all of them at the version replaced still is.
+    this.histories.moved(from.userId, from.id, from._etag, stored._etag);
+    this.remember(stored);
+  }
+
   /** Nothing remembered of the conversation any more: a write landed whose result is not known. */
   forget(userId: string, conversationId: string): void {
     this.#lastSeen.delete(key(userId, conversationId));
@@ -77,9 +84,7 @@ export class ConversationDocuments {
         .item(doc.id, doc.userId)
         .replace(doc, { accessCondition: { type: 'IfMatch', condition: doc._etag ?? '' } });
       const stored = resource as ConversationDocument;
-      // A replace adds no message: what was all of them at the version replaced still is.
-      this.histories.moved(doc.userId, doc.id, doc._etag, stored._etag);
-      this.remember(stored);
+      this.rememberReplaced(doc, stored);
       return stored;
     } catch (error) {
       if (cosmosStatus(error) === 412) return null;

@@ -106,15 +106,11 @@ export class CosmosConversations implements ConversationsAndMessages {
 
   async putMessage(message: Message): Promise<Message> {
     const { histories } = this.#documents;
-    try {
-      const { resource } = await guard(() => this.#container.items.upsert(toMessageDocument(message)));
-      const stored = toMessage(resource as unknown as MessageDocument);
-      histories.changed(stored);
-      return stored;
-    } catch (error) {
-      histories.forget(message.userId, message.conversationId);
-      throw error;
-    }
+    const { resource } = await histories.forgetOnThrow(message.userId, message.conversationId,
+      guard(() => this.#container.items.upsert(toMessageDocument(message))));
+    const stored = toMessage(resource as unknown as MessageDocument);
+    histories.changed(stored);
+    return stored;
   }
 
   async settleMessage(message: Message, usage: UsageEntry | null, finish?: TurnOutcome): Promise<boolean> {
@@ -132,10 +128,7 @@ export class CosmosConversations implements ConversationsAndMessages {
     if (finishing) writes.push({ kind: 'replace', body: asJson(finishing.finished), ifMatch: finishing.from._etag ?? '', original: asJson(finishing.from) });
     writes.push({ kind: 'upsert', body: asJson(toMessageDocument(message)) });
     const { histories } = this.#documents;
-    const outcome = await transactionalBatch(this.#container, userId, writes).catch((error: unknown) => {
-      histories.forget(userId, conversationId);
-      throw error;
-    });
+    const outcome = await histories.forgetOnThrow(userId, conversationId, transactionalBatch(this.#container, userId, writes));
     if (outcome.ok) {
       histories.changed(message);
       if (finishing) this.#rememberFinished(finishing, outcome.results[conversationIndex]);
@@ -176,8 +169,7 @@ export class CosmosConversations implements ConversationsAndMessages {
       this.#documents.forget(from.userId, from.id);
       return;
     }
-    this.#documents.histories.moved(from.userId, from.id, from._etag, stored._etag);
-    this.#documents.remember(stored);
+    this.#documents.rememberReplaced(from, stored);
   }
 }
 

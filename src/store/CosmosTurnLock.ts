@@ -68,10 +68,7 @@ export class CosmosTurnLock implements Pick<ConversationStore, 'beginTurn' | 'fi
       if (start.adopt) writes.push({ kind: 'upsert', body: asJson(toMessageDocument(start.adopt)) });
 
       const { histories } = this.#documents;
-      const outcome = await transactionalBatch(this.#container, userId, writes).catch((error: unknown) => {
-        histories.forget(userId, conversation.id);
-        throw error;
-      });
+      const outcome = await histories.forgetOnThrow(userId, conversation.id, transactionalBatch(this.#container, userId, writes));
       if (outcome.ok) {
         const stored = outcome.results[lockIndex]?.resourceBody as ConversationDocument | undefined;
         const etag = outcome.results[lockIndex]?.eTag;

@@ -72,6 +72,16 @@ export class RememberedHistories {
     if (history) this.#put(k, history, message);
   }
 
+  /** `write`'s outcome; when it throws (it may have landed with its answer lost), the list is forgotten first. */
+  async forgetOnThrow<T>(userId: string, conversationId: string, write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (error) {
+      this.forget(userId, conversationId);
+      throw error;
+    }
+  }
+
   /** What this instance no longer knows for sure: a write whose answer was lost, a delete. */
   forget(userId: string, conversationId: string): void {
     this.#histories.delete(key(userId, conversationId));
